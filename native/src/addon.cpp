@@ -1,0 +1,142 @@
+// Module entry: tensor creation from JS typed arrays, autograd, grad mode, seeds, threads, devices.
+#include <napi.h>
+#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include "errors.h"
+#include "ops.h"
+#include "tensor_wrap.h"
+
+namespace {
+
+std::vector<int64_t> shapeFrom(const Napi::Value& v) {
+  if (!v.IsArray()) throw std::invalid_argument("shape must be an array of integers");
+  auto a = v.As<Napi::Array>();
+  std::vector<int64_t> shape;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    double d = a.Get(i).As<Napi::Number>().DoubleValue();
+    if (d < 0 || std::floor(d) != d) throw std::invalid_argument("shape entries must be non-negative integers");
+    shape.push_back((int64_t)d);
+  }
+  return shape;
+}
+
+
+
+// fromArray(typedArray, shape, dtype, device?) copies the array's elements into a new tensor.
+Napi::Value FromArray(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsTypedArray()) throw std::invalid_argument("fromArray: data must be a typed array");
+    auto arr = info[0].As<Napi::TypedArray>();
+    auto shape = shapeFrom(info[1]);
+    auto dtype = dtypeFromName(info[2].As<Napi::String>().Utf8Value());
+    int64_t numel = 1;
+    for (auto s : shape) numel *= s;
+    size_t bytes = (size_t)numel * c10::elementSize(dtype);
+    if (arr.ByteLength() != bytes) {
+      throw std::invalid_argument("fromArray: shape [" + c10::Join(", ", shape) + "] of " + dtypeName(dtype) + " needs " +
+                                  std::to_string(bytes) + " bytes, the array has " + std::to_string(arr.ByteLength()));
+    }
+    auto t = torch::empty(shape, at::TensorOptions().dtype(dtype));
+    if (bytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset(), bytes);
+    if (info.Length() > 3 && info[3].IsString()) {
+      auto device = c10::Device(info[3].As<Napi::String>().Utf8Value());
+      if (device != t.device()) t = t.to(device);
+    }
+    return TensorWrap::Wrap(env, t);
+  });
+}
+
+// backward(tensors[], grads[] | null, retainGraph, createGraph)
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto ts = info[0].As<Napi::Array>();
+    std::vector<at::Tensor> outputs, grads;
+    for (uint32_t i = 0; i < ts.Length(); i++) outputs.push_back(TensorWrap::From(env, ts.Get(i), "backward"));
+    if (info[1].IsArray()) {
+      auto gs = info[1].As<Napi::Array>();
+      for (uint32_t i = 0; i < gs.Length(); i++) grads.push_back(TensorWrap::From(env, gs.Get(i), "backward grad"));
+    }
+    bool retain = info[2].ToBoolean().Value();
+    bool create = info[3].ToBoolean().Value();
+    torch::autograd::backward(outputs, grads, retain, create);
+    return env.Undefined();
+  });
+}
+
+Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
+  bool previous = c10::GradMode::is_enabled();
+  c10::GradMode::set_enabled(info[0].ToBoolean().Value());
+  return Napi::Boolean::New(info.Env(), previous);
+}
+
+Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
+}
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    bool lossless;
+    uint64_t seed = info[0].IsBigInt() ? info[0].As<Napi::BigInt>().Uint64Value(&lossless)
+                                       : (uint64_t)info[0].As<Napi::Number>().Int64Value();
+    torch::manual_seed(seed);
+    return env.Undefined();
+  });
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    int n = info[0].As<Napi::Number>().Int32Value();
+    if (n < 1) throw std::invalid_argument("thread count must be at least 1");
+    at::set_num_threads(n);
+    return env.Undefined();
+  });
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), torch::cuda::is_available() ? (double)torch::cuda::device_count() : 0);
+}
+
+Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), (double)TensorWrap::LiveCount());
+}
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("torchVersion", TORCH_VERSION);
+  o.Set("parallel", at::get_parallel_info());
+  o.Set("cuda", torch::cuda::is_available());
+  return o;
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  data->tensorCtor = Napi::Persistent(TensorWrap::Define(env));
+  env.SetInstanceData<AddonData>(data);
+  exports.Set("NativeTensor", data->tensorCtor.Value());
+  exports.Set("fromArray", Napi::Function::New(env, FromArray));
+  exports.Set("resolveOp", Napi::Function::New(env, ResolveOp));
+  exports.Set("opSchema", Napi::Function::New(env, OpSchema));
+  exports.Set("callOp", Napi::Function::New(env, CallOp));
+  exports.Set("backward", Napi::Function::New(env, Backward));
+  exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled));
+  exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
+  exports.Set("liveTensors", Napi::Function::New(env, LiveTensors));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  return exports;
+}
+
+NODE_API_MODULE(torch_addon, Init)
