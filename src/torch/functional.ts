@@ -1,0 +1,102 @@
+// Neural-network operations (torch.nn.functional): convolutions, normalisation, padding,
+// pooling, resampling and losses.
+import { callOp, reductionArg, type Reduction, Tensor } from './tensor.js';
+
+type Pair = number | readonly [number, number];
+const pair = (v: Pair): number[] => (typeof v === 'number' ? [v, v] : [...v]);
+
+export function conv2d(
+  input: Tensor, weight: Tensor, bias: Tensor | null = null,
+  opts: { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number } = {},
+): Tensor {
+  return callOp('conv2d', [input, weight, bias, pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.groups ?? 1]) as Tensor;
+}
+
+/** Transposed convolution; weight is [in, out/groups, kh, kw] as in PyTorch. */
+export function convTranspose2d(
+  input: Tensor, weight: Tensor, bias: Tensor | null = null,
+  opts: { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair } = {},
+): Tensor {
+  return callOp('conv_transpose2d.input', [
+    input, weight, bias, pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.outputPadding ?? 0), opts.groups ?? 1, pair(opts.dilation ?? 1),
+  ]) as Tensor;
+}
+
+/** Normalises each (item, channel) plane over its pixels; optional affine weight and bias. */
+export function instanceNorm(
+  input: Tensor, opts: { weight?: Tensor | null; bias?: Tensor | null; runningMean?: Tensor | null; runningVar?: Tensor | null; useInputStats?: boolean; momentum?: number; eps?: number } = {},
+): Tensor {
+  return callOp('instance_norm', [
+    input, opts.weight ?? null, opts.bias ?? null, opts.runningMean ?? null, opts.runningVar ?? null,
+    opts.useInputStats ?? true, opts.momentum ?? 0.1, opts.eps ?? 1e-5, false,
+  ]) as Tensor;
+}
+
+/** Batch normalisation; in training it normalises by batch statistics and updates the running ones in place. */
+export function batchNorm(
+  input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null,
+  opts: { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number } = {},
+): Tensor {
+  return callOp('batch_norm', [
+    input, opts.weight ?? null, opts.bias ?? null, runningMean, runningVar, opts.training ?? false, opts.momentum ?? 0.1, opts.eps ?? 1e-5, false,
+  ]) as Tensor;
+}
+
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+/** pad = [left, right, top, bottom, …] from the last dimension backwards, as F.pad. */
+export function pad(input: Tensor, padding: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
+  if (mode === 'constant') return callOp('constant_pad_nd', [input, [...padding], value]) as Tensor;
+  return callOp('pad', [input, [...padding], mode, null]) as Tensor;
+}
+
+export function avgPool2d(
+  input: Tensor, kernelSize: Pair,
+  opts: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {},
+): Tensor {
+  return callOp('avg_pool2d', [
+    input, pair(kernelSize), pair(opts.stride ?? kernelSize), pair(opts.padding ?? 0), opts.ceilMode ?? false, opts.countIncludePad ?? true, null,
+  ]) as Tensor;
+}
+
+export function maxPool2d(
+  input: Tensor, kernelSize: Pair, opts: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {},
+): Tensor {
+  return callOp('max_pool2d', [
+    input, pair(kernelSize), pair(opts.stride ?? kernelSize), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.ceilMode ?? false,
+  ]) as Tensor;
+}
+
+/** Resizes [N, C, H, W] to `size` ([h, w]) or by `scaleFactor`; nearest or bilinear. */
+export function interpolate(
+  input: Tensor,
+  opts: { size?: readonly [number, number]; scaleFactor?: number | readonly [number, number]; mode?: 'nearest' | 'bilinear' | 'bicubic'; alignCorners?: boolean },
+): Tensor {
+  const mode = opts.mode ?? 'nearest';
+  const size = opts.size ? [...opts.size] : null;
+  const scales = size === null && opts.scaleFactor !== undefined ? pair(opts.scaleFactor) : null;
+  if (size === null && scales === null) throw new Error('interpolate: give size or scaleFactor');
+  if (mode === 'nearest') return callOp('upsample_nearest2d.vec', [input, size, scales]) as Tensor;
+  const op = mode === 'bilinear' ? 'upsample_bilinear2d.vec' : 'upsample_bicubic2d.vec';
+  return callOp(op, [input, size, opts.alignCorners ?? false, scales]) as Tensor;
+}
+
+export function l1Loss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  return callOp('l1_loss', [input, target, reductionArg(reduction)]) as Tensor;
+}
+
+export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  return callOp('mse_loss', [input, target, reductionArg(reduction)]) as Tensor;
+}
+
+/** Binary cross-entropy on probabilities in [0, 1]. */
+export function bceLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  return callOp('binary_cross_entropy', [input, target, null, reductionArg(reduction)]) as Tensor;
+}
+
+export function bceWithLogitsLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  return callOp('binary_cross_entropy_with_logits', [input, target, null, null, reductionArg(reduction)]) as Tensor;
+}
+
+export function dropout(input: Tensor, p: number, training: boolean): Tensor {
+  return callOp('dropout', [input, p, training]) as Tensor;
+}

@@ -1,0 +1,9 @@
+// The tensor engine's public surface.
+export { Tensor, callOp, opSchema, isDType, type DType, type Shape, type TypedArray, type Reduction } from './tensor.js';
+export * from './creation.js';
+export * from './autograd.js';
+export { tidy, keep, dispose } from './scope.js';
+export * as F from './functional.js';
+export * as nn from './nn/index.js';
+export { Adam, type AdamHyper, type AdamStateDict, type AdamParamState } from './optim/adam.js';
+export { SGD, type SgdHyper } from './optim/sgd.js';

@@ -1,0 +1,68 @@
+// Loads the libtorch binding (native/build/Release/torch_addon.node) and sets libtorch's thread
+// count: Debian's libtorch starts with one intra-op thread, so the count is set explicitly to the
+// machine's cores unless PIX2PIXHD_THREADS says otherwise.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+export type TypedArray =
+  | Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+
+export interface NativeTensor {
+  dispose(): void;
+  readonly disposed: boolean;
+  shape(): number[];
+  strides(): number[];
+  dtype(): DType;
+  device(): string;
+  requiresGrad(): boolean;
+  setRequiresGrad(value: boolean): void;
+  isLeaf(): boolean;
+  grad(): NativeTensor | null;
+  setGrad(grad: NativeTensor | null): void;
+  retainGrad(): void;
+  toArray(): TypedArray;
+  item(): number | boolean;
+  sameStorage(other: NativeTensor): boolean;
+  dataPtr(): bigint;
+}
+
+export type NativeValue = NativeTensor | number | boolean | string | null | NativeValue[];
+
+export interface NativeBinding {
+  NativeTensor: abstract new (...args: never[]) => NativeTensor;
+  fromArray(data: TypedArray, shape: number[], dtype: DType, device?: string): NativeTensor;
+  resolveOp(name: string, overload: string): number;
+  opSchema(id: number): string;
+  callOp(id: number, args: unknown[]): NativeValue | undefined;
+  backward(outputs: NativeTensor[], grads: NativeTensor[] | null, retainGraph: boolean, createGraph: boolean): void;
+  setGradEnabled(enabled: boolean): boolean;
+  isGradEnabled(): boolean;
+  manualSeed(seed: number | bigint): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  cudaDeviceCount(): number;
+  liveTensors(): number;
+  buildInfo(): { torchVersion: string; parallel: string; cuda: boolean };
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const addonPath = join(here, '..', '..', 'native', 'build', 'Release', 'torch_addon.node');
+if (!existsSync(addonPath)) {
+  throw new Error(`the libtorch binding is not built (${addonPath} is missing): run \`npm run build:native\` or scripts/setup.sh`);
+}
+export const native: NativeBinding = createRequire(import.meta.url)(addonPath);
+
+function initialThreads(): number {
+  const fromEnv = process.env.PIX2PIXHD_THREADS;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const n = Number(fromEnv);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`PIX2PIXHD_THREADS must be a positive integer, got '${fromEnv}'`);
+    return n;
+  }
+  return availableParallelism();
+}
+native.setNumThreads(initialThreads());

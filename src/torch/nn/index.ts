@@ -1,0 +1,2 @@
+export { Module, Layer, type StateDict } from './module.js';
+export * from './layers.js';

@@ -1,0 +1,194 @@
+// The layers pix2pixHD uses, with PyTorch's parameter names, shapes and default initialisation.
+import { noGrad } from '../autograd.js';
+import { empty, ones, scalarTensor, zeros } from '../creation.js';
+import * as F from '../functional.js';
+import type { Tensor } from '../tensor.js';
+import { Layer } from './module.js';
+
+type Pair = number | readonly [number, number];
+const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+/** PyTorch's default conv init: kaiming_uniform(a=√5) for weights, U(±1/√fan_in) for biases. */
+function defaultConvInit(weight: Tensor, bias: Tensor | null, fanIn: number): void {
+  const bound = 1 / Math.sqrt(fanIn);
+  noGrad(() => {
+    weight.uniform_(-bound, bound);
+    bias?.uniform_(-bound, bound);
+  });
+}
+
+export interface ConvOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
+}
+
+export class Conv2d extends Layer {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly opts: ConvOptions = {}) {
+    super();
+    const [kh, kw] = pair(kernelSize);
+    const groups = opts.groups ?? 1;
+    this.weight = this.registerParameter('weight', empty([outChannels, inChannels / groups, kh, kw]))!;
+    this.bias = this.registerParameter('bias', opts.bias === false ? null : empty([outChannels]));
+    defaultConvInit(this.weight, this.bias, (inChannels / groups) * kh * kw);
+  }
+  forward(x: Tensor): Tensor {
+    return F.conv2d(x, this.weight, this.bias, this.opts);
+  }
+}
+
+export class ConvTranspose2d extends Layer {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(
+    readonly inChannels: number, readonly outChannels: number, kernelSize: Pair,
+    readonly opts: ConvOptions & { outputPadding?: Pair } = {},
+  ) {
+    super();
+    const [kh, kw] = pair(kernelSize);
+    const groups = opts.groups ?? 1;
+    this.weight = this.registerParameter('weight', empty([inChannels, outChannels / groups, kh, kw]))!;
+    this.bias = this.registerParameter('bias', opts.bias === false ? null : empty([outChannels]));
+    // PyTorch computes fan_in from weight.size(1), which for a transposed conv is out/groups.
+    defaultConvInit(this.weight, this.bias, (outChannels / groups) * kh * kw);
+  }
+  forward(x: Tensor): Tensor {
+    return F.convTranspose2d(x, this.weight, this.bias, this.opts);
+  }
+}
+
+export interface NormOptions {
+  eps?: number;
+  momentum?: number;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+export class InstanceNorm2d extends Layer {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  constructor(readonly numFeatures: number, readonly opts: NormOptions = {}) {
+    super();
+    const affine = opts.affine ?? false;
+    const track = opts.trackRunningStats ?? false;
+    this.weight = this.registerParameter('weight', affine ? ones([numFeatures]) : null);
+    this.bias = this.registerParameter('bias', affine ? zeros([numFeatures]) : null);
+    this.runningMean = this.registerBuffer('running_mean', track ? zeros([numFeatures]) : null);
+    this.runningVar = this.registerBuffer('running_var', track ? ones([numFeatures]) : null);
+    if (track) this.registerBuffer('num_batches_tracked', scalarTensor(0, { dtype: 'int64' }));
+  }
+  forward(x: Tensor): Tensor {
+    return F.instanceNorm(x, {
+      weight: this.weight, bias: this.bias, runningMean: this.runningMean, runningVar: this.runningVar,
+      useInputStats: this.training || this.runningMean === null, momentum: this.opts.momentum, eps: this.opts.eps,
+    });
+  }
+}
+
+export class BatchNorm2d extends Layer {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  readonly numBatchesTracked: Tensor | null;
+  constructor(readonly numFeatures: number, readonly opts: NormOptions = {}) {
+    super();
+    const affine = opts.affine ?? true;
+    const track = opts.trackRunningStats ?? true;
+    this.weight = this.registerParameter('weight', affine ? ones([numFeatures]) : null);
+    this.bias = this.registerParameter('bias', affine ? zeros([numFeatures]) : null);
+    this.runningMean = this.registerBuffer('running_mean', track ? zeros([numFeatures]) : null);
+    this.runningVar = this.registerBuffer('running_var', track ? ones([numFeatures]) : null);
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', track ? scalarTensor(0, { dtype: 'int64' }) : null);
+  }
+  forward(x: Tensor): Tensor {
+    const useBatchStats = this.training || this.runningMean === null;
+    if (this.training && this.numBatchesTracked) noGrad(() => this.numBatchesTracked!.add_(1));
+    return F.batchNorm(x, this.runningMean, this.runningVar, {
+      weight: this.weight, bias: this.bias, training: useBatchStats, momentum: this.opts.momentum, eps: this.opts.eps,
+    });
+  }
+}
+
+export class ReLU extends Layer {
+  forward(x: Tensor): Tensor { return x.relu(); }
+}
+
+export class LeakyReLU extends Layer {
+  constructor(readonly negativeSlope = 0.01) { super(); }
+  forward(x: Tensor): Tensor { return x.leakyRelu(this.negativeSlope); }
+}
+
+export class Tanh extends Layer {
+  forward(x: Tensor): Tensor { return x.tanh(); }
+}
+
+export class Sigmoid extends Layer {
+  forward(x: Tensor): Tensor { return x.sigmoid(); }
+}
+
+export class Identity extends Layer {
+  forward(x: Tensor): Tensor { return x; }
+}
+
+/** Pads all four sides of [N, C, H, W]; `padding` is one number or [left, right, top, bottom]. */
+abstract class Pad2d extends Layer {
+  readonly padding: number[];
+  constructor(padding: number | readonly [number, number, number, number], private readonly mode: F.PadMode) {
+    super();
+    this.padding = typeof padding === 'number' ? [padding, padding, padding, padding] : [...padding];
+  }
+  forward(x: Tensor): Tensor { return F.pad(x, this.padding, this.mode); }
+}
+
+export class ReflectionPad2d extends Pad2d {
+  constructor(padding: number | readonly [number, number, number, number]) { super(padding, 'reflect'); }
+}
+
+export class ReplicationPad2d extends Pad2d {
+  constructor(padding: number | readonly [number, number, number, number]) { super(padding, 'replicate'); }
+}
+
+export class ZeroPad2d extends Pad2d {
+  constructor(padding: number | readonly [number, number, number, number]) { super(padding, 'constant'); }
+}
+
+export class AvgPool2d extends Layer {
+  constructor(readonly kernelSize: Pair, readonly opts: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}) {
+    super();
+  }
+  forward(x: Tensor): Tensor { return F.avgPool2d(x, this.kernelSize, this.opts); }
+}
+
+export class MaxPool2d extends Layer {
+  constructor(readonly kernelSize: Pair, readonly opts: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {}) {
+    super();
+  }
+  forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.opts); }
+}
+
+export class Dropout extends Layer {
+  constructor(readonly p = 0.5) { super(); }
+  forward(x: Tensor): Tensor { return F.dropout(x, this.p, this.training); }
+}
+
+/** Runs its layers in order; children are named 0, 1, 2, … as in PyTorch. */
+export class Sequential extends Layer {
+  readonly layers: Layer[];
+  constructor(...layers: Layer[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((l, i) => this.registerModule(String(i), l));
+  }
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const l of this.layers) y = l.forward(y);
+    return y;
+  }
+}

@@ -1,0 +1,140 @@
+// nn.Module: parameters, buffers and child modules owned by name, so state-dict keys fall out
+// of the names exactly as in PyTorch (`model.1.weight`, `scale0_layer1.0.running_mean`).
+import { noGrad } from '../autograd.js';
+import { keep } from '../scope.js';
+import { Tensor } from '../tensor.js';
+
+export type StateDict = Map<string, Tensor>;
+
+export abstract class Module {
+  training = true;
+  readonly #params = new Map<string, Tensor | null>();
+  readonly #buffers = new Map<string, Tensor | null>();
+  readonly #children = new Map<string, Module>();
+
+  /** Registers a trainable tensor (requires grad; exempt from tidy scopes). */
+  protected registerParameter(name: string, t: Tensor | null): Tensor | null {
+    if (t !== null) keep(t.requiresGrad_(true));
+    this.#params.set(name, t);
+    return t;
+  }
+
+  /** Registers a non-trainable tensor that belongs in the state dict (running statistics). */
+  protected registerBuffer(name: string, t: Tensor | null): Tensor | null {
+    if (t !== null) keep(t);
+    this.#buffers.set(name, t);
+    return t;
+  }
+
+  /** Registers a child module; its names are prefixed with `name.`. */
+  registerModule<M extends Module>(name: string, m: M): M {
+    this.#children.set(name, m);
+    return m;
+  }
+
+  child(name: string): Module | undefined {
+    return this.#children.get(name);
+  }
+
+  namedChildren(): [string, Module][] {
+    return [...this.#children];
+  }
+
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this.#params) if (t !== null) out.push([prefix + n, t]);
+    for (const [n, m] of this.#children) out.push(...m.namedParameters(`${prefix}${n}.`));
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this.#buffers) if (t !== null) out.push([prefix + n, t]);
+    for (const [n, m] of this.#children) out.push(...m.namedBuffers(`${prefix}${n}.`));
+    return out;
+  }
+
+  /**
+   * Parameters and buffers by key, in PyTorch's order (a module's own parameters, then its own
+   * buffers, then each child's). The tensors are the module's own, not copies: don't dispose them.
+   */
+  stateDict(prefix = ''): StateDict {
+    const out: StateDict = new Map();
+    for (const [n, t] of this.#params) if (t !== null) out.set(prefix + n, t);
+    for (const [n, t] of this.#buffers) if (t !== null) out.set(prefix + n, t);
+    for (const [n, m] of this.#children) for (const [k, v] of m.stateDict(`${prefix}${n}.`)) out.set(k, v);
+    return out;
+  }
+
+  /**
+   * Copies values into the module's tensors. Strict by default: missing keys, unexpected keys and
+   * shape mismatches are all listed in one error. `source` names where the values came from.
+   */
+  loadStateDict(values: ReadonlyMap<string, Tensor>, opts: { strict?: boolean; source?: string } = {}): { missing: string[]; unexpected: string[] } {
+    const strict = opts.strict ?? true;
+    const own = this.stateDict();
+    const missing = [...own.keys()].filter((k) => !values.has(k));
+    const unexpected = [...values.keys()].filter((k) => !own.has(k));
+    const mismatched: string[] = [];
+    for (const [k, t] of own) {
+      const v = values.get(k);
+      if (v && v.shape.join(',') !== t.shape.join(',')) {
+        mismatched.push(`${k}: checkpoint has [${v.shape.join(', ')}], the model has [${t.shape.join(', ')}]`);
+      }
+    }
+    const problems: string[] = [];
+    if (mismatched.length) problems.push(`shape mismatches:\n  ${mismatched.join('\n  ')}`);
+    if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
+    if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
+    if (problems.length) {
+      throw new Error(`loading a state dict${opts.source ? ` from ${opts.source}` : ''} into ${this.constructor.name} failed:\n${problems.join('\n')}`);
+    }
+    noGrad(() => {
+      for (const [k, t] of own) {
+        const v = values.get(k);
+        if (v) t.copy_(v);
+      }
+    });
+    return { missing, unexpected };
+  }
+
+  /** Sets training mode (dropout, batch-norm statistics) on this module and every descendant. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const m of this.#children.values()) m.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Turns gradient recording for every parameter on or off (freezing a sub-network). */
+  requiresGrad_(value: boolean): this {
+    for (const p of this.parameters()) p.requiresGrad_(value);
+    return this;
+  }
+
+  /** Clears every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  parameterCount(): number {
+    return this.parameters().reduce((n, p) => n + p.numel, 0);
+  }
+
+  /** Frees every parameter and buffer. */
+  dispose(): void {
+    for (const t of this.stateDict().values()) t.dispose();
+  }
+}
+
+/** A module with one tensor in and one tensor out: what Sequential chains. */
+export abstract class Layer extends Module {
+  abstract forward(x: Tensor): Tensor;
+}

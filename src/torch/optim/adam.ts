@@ -1,0 +1,103 @@
+// Adam with PyTorch 1.13's arithmetic, operation for operation (its single-tensor path), so a
+// training run here follows the same trajectory as the official implementation's.
+import { noGrad } from '../autograd.js';
+import { zerosLike } from '../creation.js';
+import { keep, tidy } from '../scope.js';
+import type { Tensor } from '../tensor.js';
+import { Optimizer } from './optimizer.js';
+
+export interface AdamHyper {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+}
+
+export interface AdamParamState {
+  step: number;
+  expAvg: Tensor;
+  expAvgSq: Tensor;
+}
+
+/** The optimizer's state in PyTorch's layout: state by parameter index, and the groups. */
+export interface AdamStateDict {
+  state: Map<number, AdamParamState>;
+  paramGroups: { hyper: AdamHyper; params: number[] }[];
+}
+
+export class Adam extends Optimizer<AdamHyper> {
+  readonly state = new Map<number, AdamParamState>();
+
+  constructor(params: Tensor[] | { params: Tensor[]; hyper?: Partial<AdamHyper> }[], hyper: Partial<AdamHyper> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...hyper });
+  }
+
+  step(): void {
+    noGrad(() => {
+      for (const [i, p, h] of this.indexed()) {
+        tidy(() => {
+          const grad0 = p.grad;
+          if (grad0 === null) return;
+          let s = this.state.get(i);
+          if (!s) {
+            s = { step: 0, expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) };
+            this.state.set(i, s);
+          }
+          const [beta1, beta2] = h.betas;
+          s.step += 1;
+          const grad = h.weightDecay !== 0 ? grad0.add(p, h.weightDecay) : grad0;
+          s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
+          s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+          const biasCorrection1 = 1 - beta1 ** s.step;
+          const biasCorrection2 = 1 - beta2 ** s.step;
+          const stepSize = h.lr / biasCorrection1;
+          const denom = s.expAvgSq.sqrt().div_(Math.sqrt(biasCorrection2)).add_(h.eps);
+          p.addcdiv_(s.expAvg, denom, -stepSize);
+        });
+      }
+    });
+  }
+
+  stateDict(): AdamStateDict {
+    let next = 0;
+    return {
+      state: new Map(this.state),
+      paramGroups: this.paramGroups.map((g) => ({ hyper: { ...g.hyper, betas: [...g.hyper.betas] as [number, number] }, params: g.params.map(() => next++) })),
+    };
+  }
+
+  /** Restores moments, step counts and hyper-parameters (lr included) saved by stateDict(). */
+  loadStateDict(sd: AdamStateDict, source = 'the optimizer state'): void {
+    if (sd.paramGroups.length !== this.paramGroups.length) {
+      throw new Error(`${source}: ${sd.paramGroups.length} parameter groups, this optimizer has ${this.paramGroups.length}`);
+    }
+    sd.paramGroups.forEach((g, gi) => {
+      if (g.params.length !== this.paramGroups[gi]!.params.length) {
+        throw new Error(`${source}: group ${gi} has ${g.params.length} parameters, this optimizer has ${this.paramGroups[gi]!.params.length}`);
+      }
+    });
+    const byIndex = new Map([...this.indexed()].map(([i, p]) => [i, p]));
+    for (const [i, s] of sd.state) {
+      const p = byIndex.get(i);
+      if (!p) throw new Error(`${source}: state for parameter ${i}, which this optimizer does not have`);
+      for (const [name, t] of [['exp_avg', s.expAvg], ['exp_avg_sq', s.expAvgSq]] as const) {
+        if (t.shape.join(',') !== p.shape.join(',')) {
+          throw new Error(`${source}: ${name} of parameter ${i} has shape [${t.shape}], the parameter [${p.shape}]`);
+        }
+      }
+    }
+    this.dispose();
+    for (const [i, s] of sd.state) {
+      this.state.set(i, { step: s.step, expAvg: keep(s.expAvg.clone()), expAvgSq: keep(s.expAvgSq.clone()) });
+    }
+    sd.paramGroups.forEach((g, gi) => Object.assign(this.paramGroups[gi]!.hyper, g.hyper));
+  }
+
+  dispose(): void {
+    for (const s of this.state.values()) {
+      s.expAvg.dispose();
+      s.expAvgSq.dispose();
+    }
+    this.state.clear();
+  }
+}
