@@ -1,6 +1,6 @@
 // Creating tensors: from JS arrays and typed arrays, constants, ranges and random values.
 import { native, type DType, type TypedArray } from './native.js';
-import { callOp, Tensor, type Shape } from './tensor.js';
+import { callOp, isDType, Tensor, type Shape } from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -42,10 +42,13 @@ export function tensor(
   shape?: Shape,
   opts: CreateOptions = {},
 ): Tensor {
+  if (opts.dtype !== undefined && !isDType(opts.dtype)) {
+    throw new Error(`tensor(): unknown dtype '${String(opts.dtype)}' (expected float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8 or bool)`);
+  }
   const dtype = opts.dtype ?? (Array.isArray(data) && typeof data[0] === 'boolean' ? 'bool' : inferDType(data as TypedArray));
   let arr: TypedArray;
   if (Array.isArray(data)) arr = packed(data as (number | boolean)[], dtype);
-  else if (opts.dtype !== undefined && inferDType(data as TypedArray) !== dtype && !(dtype === 'bool' && data instanceof Uint8Array) && !(data instanceof Uint16Array)) {
+  else if (opts.dtype !== undefined && !(data instanceof Uint16Array) && inferDType(data as TypedArray) !== dtype && !(dtype === 'bool' && data instanceof Uint8Array)) {
     arr = packed(Array.from(data as ArrayLike<number | bigint>, Number), dtype);
   } else arr = data as TypedArray;
   return new Tensor(native.fromArray(arr, [...(shape ?? [arr.length])], dtype, opts.device));

@@ -7,3 +7,4 @@ export * as F from './functional.js';
 export * as nn from './nn/index.js';
 export { Adam, type AdamHyper, type AdamStateDict, type AdamParamState } from './optim/adam.js';
 export { SGD, type SgdHyper } from './optim/sgd.js';
+export { loadTensorDict, saveTensorDict, tensorFromRaw, tensorToRaw } from './serialization.js';

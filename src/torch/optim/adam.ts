@@ -86,10 +86,10 @@ export class Adam extends Optimizer<AdamHyper> {
         }
       }
     }
+    // Copy first: sd may hold this optimizer's own state tensors (opt.loadStateDict(opt.stateDict())).
+    const copies = [...sd.state].map(([i, s]) => [i, { step: s.step, expAvg: keep(s.expAvg.clone()), expAvgSq: keep(s.expAvgSq.clone()) }] as const);
     this.dispose();
-    for (const [i, s] of sd.state) {
-      this.state.set(i, { step: s.step, expAvg: keep(s.expAvg.clone()), expAvgSq: keep(s.expAvgSq.clone()) });
-    }
+    for (const [i, s] of copies) this.state.set(i, s);
     sd.paramGroups.forEach((g, gi) => Object.assign(this.paramGroups[gi]!.hyper, g.hyper));
   }
 

@@ -69,6 +69,8 @@ export function detectPthFormat(bytes: Uint8Array, fileNameForErrors = '<buffer>
 export function readPth(bytes: Uint8Array, fileNameForErrors = '<buffer>', options: ReadPthOptions = {}): PyValue {
   const f = fileNameForErrors;
   checkLittleEndian(f);
+  // A plain Uint8Array view: Buffer's slice() would not copy.
+  bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const format = detectPthFormat(bytes, f);
   try {
     return format === 'zip' ? readZipPth(bytes, f, options) : readLegacyPth(bytes, f, options);

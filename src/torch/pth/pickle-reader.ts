@@ -28,6 +28,8 @@ export interface UnpickleHooks {
 export interface UnpickleOptions {
   /** Return Python floats as PyFloat instead of number. */
   wrapFloats?: boolean;
+  /** Where the pickle sits in the file (e.g. the zip entry), for error messages. */
+  context?: string;
 }
 
 export interface UnpickleResult {
@@ -74,9 +76,10 @@ export function unpickle(
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
 
-  const fail = (msg: string): never => {
-    const where = op >= 0 ? ` (opcode ${hex(op)} ${OPCODE_NAMES[op] ?? '?'} at offset ${opPos})` : '';
-    throw new PthError(file, `${msg}${where}`);
+  const fail = (msg: string, withOpcode = true): never => {
+    const where = op >= 0 && withOpcode ? ` (opcode ${hex(op)} ${OPCODE_NAMES[op] ?? '?'} at offset ${opPos})` : '';
+    const ctx = options.context ? ` in ${options.context}` : '';
+    throw new PthError(file, `${msg}${where}${ctx}`);
   };
   const need = (k: number): void => {
     if (k < 0 || pos + k > n) fail(`truncated pickle: needs ${k} more bytes at offset ${pos}, file has ${n}`);
@@ -331,14 +334,14 @@ export function unpickle(
         break;
       }
       case 0x42: // BINBYTES
-        stack.push(new PyBytes(take(u32()).slice()));
+        stack.push(new PyBytes(new Uint8Array(take(u32()))));
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(new PyBytes(take(u8()).slice()));
+        stack.push(new PyBytes(new Uint8Array(take(u8()))));
         break;
       case 0x8e: // BINBYTES8
       case 0x96: // BYTEARRAY8
-        stack.push(new PyBytes(take(u64()).slice()));
+        stack.push(new PyBytes(new Uint8Array(take(u64()))));
         break;
       case 0x88: // NEWTRUE
         stack.push(true);
@@ -409,7 +412,7 @@ export function unpickle(
         break;
       }
       default:
-        fail(`unsupported pickle opcode ${hex(op)}`);
+        fail(`unsupported pickle opcode ${hex(op)} at offset ${opPos}`, false);
     }
   }
 

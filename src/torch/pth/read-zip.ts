@@ -6,7 +6,7 @@ import { ZipReader } from './zip-reader.js';
 
 /** The archive folder (`<name>/`) of a torch zip checkpoint: the one folder holding `data.pkl`. */
 export function archivePrefix(names: string[], file: string): string {
-  const candidates = names.filter((n) => /^[^/]*\/?data\.pkl$/.test(n));
+  const candidates = names.filter((n) => /^(?:[^/]+\/)?data\.pkl$/.test(n));
   const prefixes = [...new Set(candidates.map((n) => n.slice(0, n.length - 'data.pkl'.length)))];
   if (prefixes.length === 0) {
     throw new PthError(file, 'zip archive has no <archive>/data.pkl entry: not a torch.save checkpoint');
@@ -31,8 +31,9 @@ export function readZipPth(bytes: Uint8Array, file: string, options: UnpickleOpt
   }
 
   const pkl = zip.read(`${prefix}data.pkl`);
-  const { value } = unpickleTorch(pkl, 0, `${file} (${prefix}data.pkl)`, {
+  const { value } = unpickleTorch(pkl, 0, file, {
     ...options,
+    context: `${prefix}data.pkl`,
     persistentLoad(pid: unknown) {
       const s = parseStoragePid(pid, [5]);
       return new StorageRef(s.dtype, s.key, 0, s.numel);

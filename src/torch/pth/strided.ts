@@ -50,7 +50,7 @@ export function gatherStrided(
   const unit = elemSize === 8 ? 4 : elemSize;
   const words = elemSize / unit;
   let s = src;
-  if (s.byteOffset % unit !== 0) s = s.slice();
+  if (s.byteOffset % unit !== 0) s = new Uint8Array(s); // copy (works for Buffers too)
   const view = (b: Uint8Array): Uint8Array | Uint16Array | Uint32Array => {
     const len = Math.floor(b.length / unit);
     if (unit === 1) return b;
