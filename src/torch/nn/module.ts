@@ -2,7 +2,7 @@
 // of the names exactly as in PyTorch (`model.1.weight`, `scale0_layer1.0.running_mean`).
 import { noGrad } from '../autograd.js';
 import { keep } from '../scope.js';
-import { Tensor } from '../tensor.js';
+import { callOp, isDType, Tensor, type DType } from '../tensor.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -100,6 +100,30 @@ export abstract class Module {
       }
     });
     return { missing, unexpected };
+  }
+
+  /**
+   * Converts every parameter and buffer in place to a dtype or a device, as PyTorch's module.to:
+   * each tensor keeps its identity (its data is swapped, as `param.data = …`), so layers and
+   * optimizers holding it see the change. A dtype applies to floating-point tensors only
+   * (integer buffers such as num_batches_tracked stay as they are). Gradients are dropped.
+   * Convert before creating optimizers: their state is not converted.
+   */
+  to(target: DType | string): this {
+    const floating = new Set<DType>(['float32', 'float64', 'float16', 'bfloat16']);
+    noGrad(() => {
+      for (const t of this.stateDict().values()) {
+        if (isDType(target) && !floating.has(t.dtype)) continue;
+        t.grad = null;
+        const converted = t.detach().to(target);
+        try {
+          callOp('set_data', [t, converted]);
+        } finally {
+          converted.dispose();
+        }
+      }
+    });
+    return this;
   }
 
   /** Sets training mode (dropout, batch-norm statistics) on this module and every descendant. */

@@ -1,0 +1,41 @@
+// The adversarial loss on multi-scale discriminator outputs: LSGAN (mean squared error to the
+// real or fake label, the pix2pixHD default) or the vanilla GAN (binary cross-entropy on the
+// discriminator's sigmoid outputs). Only each scale's last output, the score map, counts.
+import { F, fullLike, type Tensor } from '../torch/index.js';
+
+export interface GANLossOptions {
+  /** Least-squares GAN (true, default) or vanilla GAN (false, the official --no_lsgan). */
+  use_lsgan?: boolean;
+  target_real_label?: number;
+  target_fake_label?: number;
+}
+
+export class GANLoss {
+  readonly useLsgan: boolean;
+  readonly realLabel: number;
+  readonly fakeLabel: number;
+
+  constructor(opts: GANLossOptions = {}) {
+    this.useLsgan = opts.use_lsgan ?? true;
+    this.realLabel = opts.target_real_label ?? 1;
+    this.fakeLabel = opts.target_fake_label ?? 0;
+  }
+
+  /**
+   * Sum over scales of the loss between each scale's score map and the target label. `outputs`
+   * is a multi-scale discriminator's result (a list per scale) or one discriminator's list.
+   */
+  forward(outputs: readonly (readonly Tensor[])[] | readonly Tensor[], targetIsReal: boolean): Tensor {
+    const scales = (outputs.length > 0 && Array.isArray(outputs[0]) ? outputs : [outputs]) as readonly (readonly Tensor[])[];
+    let total: Tensor | null = null;
+    for (const scale of scales) {
+      const pred = scale[scale.length - 1];
+      if (!pred) throw new Error('GANLoss: a discriminator returned no outputs');
+      const target = fullLike(pred, targetIsReal ? this.realLabel : this.fakeLabel);
+      const loss = this.useLsgan ? F.mseLoss(pred, target) : F.bceLoss(pred, target);
+      total = total === null ? loss : total.add(loss);
+    }
+    if (total === null) throw new Error('GANLoss: no discriminator outputs');
+    return total;
+  }
+}

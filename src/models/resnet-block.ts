@@ -1,0 +1,46 @@
+// The residual block of both generators: x + (pad, 3×3 conv, norm, ReLU, [dropout], pad, 3×3
+// conv, norm). Its layers live in the child `conv_block`, indexed as the official module's are
+// (`conv_block.1.weight`, `conv_block.5.weight` with reflect or replicate padding).
+import { nn, type Tensor } from '../torch/index.js';
+import { normLayer, type NormType } from './norm.js';
+
+export type PaddingType = 'reflect' | 'replicate' | 'zero';
+
+export interface ResnetBlockOptions {
+  norm?: NormType;
+  padding_type?: PaddingType;
+  use_dropout?: boolean;
+}
+
+function padLayers(type: PaddingType): { layers: nn.Layer[]; convPadding: number } {
+  switch (type) {
+    case 'reflect': return { layers: [new nn.ReflectionPad2d(1)], convPadding: 0 };
+    case 'replicate': return { layers: [new nn.ReplicationPad2d(1)], convPadding: 0 };
+    case 'zero': return { layers: [], convPadding: 1 };
+    default: throw new Error(`padding_type must be 'reflect', 'replicate' or 'zero', got '${String(type)}'`);
+  }
+}
+
+export class ResnetBlock extends nn.Layer {
+  readonly conv_block: nn.Sequential;
+
+  constructor(readonly dim: number, opts: ResnetBlockOptions = {}) {
+    super();
+    const norm = opts.norm ?? 'instance';
+    const padding = opts.padding_type ?? 'reflect';
+    const layers: nn.Layer[] = [];
+    for (let half = 0; half < 2; half++) {
+      const pad = padLayers(padding);
+      layers.push(...pad.layers, new nn.Conv2d(dim, dim, 3, { padding: pad.convPadding }), normLayer(norm, dim));
+      if (half === 0) {
+        layers.push(new nn.ReLU());
+        if (opts.use_dropout) layers.push(new nn.Dropout(0.5));
+      }
+    }
+    this.conv_block = this.registerModule('conv_block', new nn.Sequential(...layers));
+  }
+
+  forward(x: Tensor): Tensor {
+    return x.add(this.conv_block.forward(x));
+  }
+}

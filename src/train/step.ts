@@ -1,0 +1,161 @@
+// One pix2pixHD training iteration, in the official order: fake = G(x); D on the detached fake
+// and on the real image; G's loss (GAN + feature matching + VGG) and step; then D's loss
+// ((D_fake + D_real) / 2) and step. `forward` builds the losses, `step` back-propagates and
+// updates; each part is its own method so that the schedule can be changed in one place.
+import { cat, noGrad, tidy, type Tensor } from '../torch/index.js';
+import { featureMatchingLoss, GANLoss, type VGGLoss } from '../losses/index.js';
+import type { DiscriminatorOutputs, Encoder, MultiscaleDiscriminator } from '../models/index.js';
+
+/** What step() needs of an optimizer (Adam and SGD both fit). */
+export interface StepOptimizer {
+  zeroGrad(): void;
+  step(): void;
+}
+
+/** A buffer of past fakes (`--pool_size`): returns the batch to show D in place of the new one. */
+export interface FakePool {
+  query(concat: Tensor): Tensor;
+}
+
+export interface TrainStepParts {
+  /** The generator (GlobalGenerator or LocalEnhancer). */
+  G: { forward(x: Tensor): Tensor };
+  D: MultiscaleDiscriminator;
+  /** The instance-feature encoder, trained with G (its parameters belong in optimizerG). */
+  E?: Encoder | null;
+  /** Needed unless no_vgg_loss. */
+  vggLoss?: VGGLoss | null;
+  optimizerG: StepOptimizer;
+  optimizerD: StepOptimizer;
+  fakePool?: FakePool | null;
+}
+
+export interface TrainStepOptions {
+  num_D: number;
+  n_layers_D: number;
+  /** Default 10. */
+  lambda_feat?: number;
+  no_ganFeat_loss?: boolean;
+  no_vgg_loss?: boolean;
+  no_lsgan?: boolean;
+}
+
+export interface TrainBatch {
+  /** The encoded label map (one-hot ++ edges, or the input image): what D is conditioned on. */
+  inputLabel: Tensor;
+  /** The real image [N, output_nc, H, W] in [-1, 1]. */
+  realImage: Tensor;
+  /** Instance ids [N, 1, H, W], for the encoder (when E is given). */
+  inst?: Tensor | null;
+}
+
+/** The losses of one iteration, named as the official ones; disabled losses are absent. */
+export interface StepLosses {
+  G_GAN: number;
+  G_GAN_Feat?: number;
+  G_VGG?: number;
+  D_real: number;
+  D_fake: number;
+}
+
+/** The loss tensors of one forward pass, with the generated image. */
+export interface ForwardResult {
+  fake: Tensor;
+  G_GAN: Tensor;
+  G_GAN_Feat: Tensor | null;
+  G_VGG: Tensor | null;
+  D_real: Tensor;
+  D_fake: Tensor;
+}
+
+export class TrainStep {
+  readonly criterionGAN: GANLoss;
+  readonly lambdaFeat: number;
+
+  constructor(readonly parts: TrainStepParts, readonly opts: TrainStepOptions) {
+    this.criterionGAN = new GANLoss({ use_lsgan: !opts.no_lsgan });
+    this.lambdaFeat = opts.lambda_feat ?? 10;
+    if (!opts.no_vgg_loss && !parts.vggLoss) {
+      throw new Error('the VGG loss is on but no VGGLoss was given: load the VGG19 weights, or set no_vgg_loss');
+    }
+    if (!opts.no_ganFeat_loss && !(parts.D.opts.getIntermFeat ?? true)) {
+      throw new Error('feature matching needs a discriminator built with getIntermFeat (or set no_ganFeat_loss)');
+    }
+  }
+
+  /** D's outputs for an image conditioned on the label map. */
+  discriminate(inputLabel: Tensor, image: Tensor): DiscriminatorOutputs {
+    return this.parts.D.forward(cat([inputLabel, image], 1));
+  }
+
+  /** The generator's input: the label encoding, with the encoder's instance features when E is used. */
+  generatorInput(batch: TrainBatch): Tensor {
+    const { E } = this.parts;
+    if (!E) return batch.inputLabel;
+    if (!batch.inst) throw new Error('the encoder needs the instance map (batch.inst)');
+    return cat([batch.inputLabel, E.forward(batch.realImage, batch.inst)], 1);
+  }
+
+  /** The forward pass of the official model: the generated image and every loss. */
+  forward(batch: TrainBatch): ForwardResult {
+    const { parts, opts } = this;
+    const fake = parts.G.forward(this.generatorInput(batch));
+
+    let fakeForD = cat([batch.inputLabel, fake.detach()], 1);
+    if (parts.fakePool) fakeForD = parts.fakePool.query(fakeForD);
+    const D_fake = this.criterionGAN.forward(parts.D.forward(fakeForD), false);
+
+    const predReal = this.discriminate(batch.inputLabel, batch.realImage);
+    const D_real = this.criterionGAN.forward(predReal, true);
+
+    const predFake = this.discriminate(batch.inputLabel, fake);
+    const G_GAN = this.criterionGAN.forward(predFake, true);
+    const G_GAN_Feat = opts.no_ganFeat_loss
+      ? null
+      : featureMatchingLoss(predFake, predReal, { num_D: opts.num_D, n_layers_D: opts.n_layers_D, lambda_feat: this.lambdaFeat });
+    const G_VGG = opts.no_vgg_loss ? null : parts.vggLoss!.forward(fake, batch.realImage);
+    return { fake, G_GAN, G_GAN_Feat, G_VGG, D_real, D_fake };
+  }
+
+  /** G's total loss: GAN + feature matching + VGG. */
+  generatorLoss(r: ForwardResult): Tensor {
+    let loss = r.G_GAN;
+    if (r.G_GAN_Feat) loss = loss.add(r.G_GAN_Feat);
+    if (r.G_VGG) loss = loss.add(r.G_VGG);
+    return loss;
+  }
+
+  /** D's total loss: the mean of its fake and real terms. */
+  discriminatorLoss(r: ForwardResult): Tensor {
+    return r.D_fake.add(r.D_real).mul(0.5);
+  }
+
+  /**
+   * One iteration: forward, G update, D update. Returns the losses (computed before the updates,
+   * as the official log shows them) and, with `keepFake`, the generated image (the caller
+   * disposes it). Every other tensor is freed.
+   */
+  step(batch: TrainBatch, opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
+    const { optimizerG, optimizerD } = this.parts;
+    return tidy(() => {
+      const r = this.forward(batch);
+      const losses: StepLosses = { G_GAN: r.G_GAN.item(), D_real: r.D_real.item(), D_fake: r.D_fake.item() };
+      if (r.G_GAN_Feat) losses.G_GAN_Feat = r.G_GAN_Feat.item();
+      if (r.G_VGG) losses.G_VGG = r.G_VGG.item();
+      const lossG = this.generatorLoss(r);
+      const lossD = this.discriminatorLoss(r);
+
+      optimizerG.zeroGrad();
+      lossG.backward();
+      optimizerG.step();
+
+      // G's backward also reached D's parameters; zeroGrad drops that before D's own backward.
+      optimizerD.zeroGrad();
+      lossD.backward();
+      optimizerD.step();
+
+      const fake = opts.keepFake ? noGrad(() => r.fake.detach()) : null;
+      return { losses, fake };
+    });
+  }
+}
