@@ -1,0 +1,82 @@
+// `pix2pixhd train`: the official train.py's command line, with progress, logs and a page.
+import { colorizeLabel, tensorToRgb } from '../../data/index.js';
+import { imageToRgb } from '../../infer/synthesize.js';
+import { parseOptions, helpText } from '../../options/parse.js';
+import { runDir, saveRunOptions } from '../../options/run-folder.js';
+import { LossLog, ProgressBar, readLossLog, writeTrainingPage } from '../../train/report/index.js';
+import { train, type TrainResult } from '../../train/trainer.js';
+import { trainingBatches } from '../data-source.js';
+import { applyRuntimeOptions, dataOptions, trainOptions } from '../run-options.js';
+import { estimateMemory } from '../../train/memory-estimate.js';
+
+export const TRAIN_USAGE = 'pix2pixhd train --name RUN --dataroot DIR [options]';
+export const TRAIN_HELP = () => helpText(TRAIN_USAGE,
+  'Trains pix2pixHD as the official train.py does (same option names and defaults). The run folder\n' +
+  'checkpoints_dir/name receives opt.txt/opt.json, checkpoints (latest_net_G.pth, {epoch}_net_D.pth, …),\n' +
+  'loss_log.jsonl / loss_log.txt and web/index.html. --continue_train resumes exactly where the last save was.',
+  ['base', 'train']);
+
+export async function trainCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<TrainResult> {
+  const parsed = parseOptions(argv, ['base', 'train']);
+  const v = parsed.values;
+  if (v.debug) Object.assign(v, { display_freq: 1, print_freq: 1, niter: 1, niter_decay: 0, max_dataset_size: 10 });
+  const { device, threads } = applyRuntimeOptions(v);
+  const opts = { ...trainOptions(v), device };
+  const dir = runDir(v);
+  const data = trainingBatches(dataOptions(v, true));
+  const size = await data.sampleSize();
+  if (!opts.continue_train) saveRunOptions(dir, v);
+
+  const log = new LossLog(dir);
+  let bar: ProgressBar | undefined;
+  let page: Promise<unknown> = Promise.resolve();
+  let pageError: unknown;
+  let pending = { count: 0, seconds: 0 };
+  const say = (text: string) => (bar ? bar.log(text) : out.write(text + '\n'));
+
+  const result = await train(opts, data, {
+    onStart(info) {
+      const m = estimateMemory(opts, info.parameters, size);
+      out.write(`run folder: ${info.runDir}\n`);
+      out.write(`training images: ${data.paths}, ${info.epochs} epochs, ${threads} threads on ${device}${info.resumed ? `, resuming at epoch ${info.startEpoch}` : ''}\n`);
+      out.write(`${m.summary}\n`);
+      bar = new ProgressBar({ totalEpochs: info.epochs, epochSize: info.datasetSize, printFreq: opts.print_freq, stream: out });
+    },
+    onIteration(info) {
+      bar?.update({ epoch: info.epoch, iter: info.epochIter, losses: info.losses as unknown as Record<string, number> });
+      pending.count++;
+      pending.seconds += info.seconds;
+      if (opts.print_freq > 0 && info.totalSteps % opts.print_freq < opts.batchSize) {
+        log.append({ epoch: info.epoch, iter: info.epochIter, total_steps: info.totalSteps, time: pending.seconds / pending.count, lr: info.lr, losses: info.losses as unknown as Record<string, number> });
+        pending = { count: 0, seconds: 0 };
+      }
+    },
+    onDisplay({ epoch, totalSteps, batch, fake }) {
+      if (v.no_html) return;
+      const { width: w, height: h } = batch;
+      const input = opts.label_nc === 0
+        ? tensorToRgb(batch.label as Float32Array, w, h)
+        : colorizeLabel((batch.label as Int32Array).subarray(0, w * h), w, h, opts.label_nc);
+      const synth = imageToRgb(fake, 0);
+      const images = [
+        { label: 'input_label', rgb: input, width: w, height: h },
+        { label: 'synthesized_image', rgb: synth.rgb, width: w, height: h },
+        { label: 'real_image', rgb: tensorToRgb(batch.image!, w, h), width: w, height: h },
+      ];
+      page = page.then(() => writeTrainingPage(dir, { title: `pix2pixHD: ${opts.name}`, samples: [{ epoch, step: totalSteps, images }], losses: readLossLog(log.jsonPath) }))
+        .catch((e: unknown) => { pageError ??= e; });
+    },
+    onSave({ which, totalSteps }) {
+      if (which !== 'latest') say(`saved checkpoint ${which} (total_steps ${totalSteps})`);
+    },
+    onEpochEnd({ epoch, seconds }) {
+      bar?.endEpoch(epoch, seconds);
+    },
+    onMessage: say,
+  });
+  bar?.close();
+  await page;
+  if (pageError) out.write(`warning: the HTML page could not be written: ${(pageError as Error).message}\n`);
+  out.write(`done: ${result.totalSteps} iterations; checkpoints and web/index.html in ${result.runDir}\n`);
+  return result;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The `pix2pixhd` command: parses the command line and calls the layers below; errors print one
+// clear message (no stack trace) and exit with status 1 (2 for a bad command line).
+import { OptionError } from '../options/parse.js';
+import { makeDatasetCommand, MAKE_DATASET_HELP } from './commands/make-dataset.js';
+import { testCommand, TEST_HELP } from './commands/test.js';
+import { trainCommand, TRAIN_HELP } from './commands/train.js';
+
+interface Command {
+  summary: string;
+  help: () => string;
+  run: (argv: string[]) => Promise<unknown>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  train: { summary: 'train a model (the official train.py options)', help: TRAIN_HELP, run: trainCommand },
+  test: { summary: 'synthesise a data set\'s test phase or one label map with a trained run', help: TEST_HELP, run: testCommand },
+  'make-dataset': { summary: 'write a synthetic data set of street scenes', help: MAKE_DATASET_HELP, run: makeDatasetCommand },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(20)} ${c.summary}`);
+  return `usage: pix2pixhd <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n'pix2pixhd <command> --help' lists a command's options.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`pix2pixhd: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help());
+    return 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`pix2pixhd ${name}: ${err.message}\n`);
+    if (process.env.PIX2PIXHD_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return e instanceof OptionError ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

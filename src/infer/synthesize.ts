@@ -1,0 +1,39 @@
+// Synthesis from a label encoding at any size. G only takes sizes that are multiples of its total
+// downsampling (2^(n_downsample_global + n_local_enhancers)); the official code silently rounds
+// the image size, so 620×460 comes back as 624×464. Here the input is padded (edge replication)
+// up to the next multiple and the output cropped back: the result has the input's own size and
+// every pixel stays aligned with its label.
+import type { Generator, NetworkOptions } from '../models/from-options.js';
+import { F, noGrad, type Tensor } from '../torch/index.js';
+
+/** The multiple that G's input height and width must have. */
+export function sizeMultiple(o: Pick<NetworkOptions, 'netG' | 'n_downsample_global' | 'n_local_enhancers'>): number {
+  return 2 ** (o.n_downsample_global + (o.netG === 'local' ? o.n_local_enhancers : 0));
+}
+
+/** G(input) for an [N, C, H, W] input of any H, W: output [N, output_nc, H, W]. */
+export function synthesize(G: Generator, input: Tensor, multiple: number): Tensor {
+  return noGrad(() => {
+    const [, , h, w] = input.shape as [number, number, number, number];
+    const padH = (multiple - (h % multiple)) % multiple;
+    const padW = (multiple - (w % multiple)) % multiple;
+    if (padH === 0 && padW === 0) return G.forward(input);
+    const padded = F.pad(input, [0, padW, 0, padH], 'replicate');
+    return G.forward(padded).narrow(2, 0, h).narrow(3, 0, w);
+  });
+}
+
+/** [N, 3, H, W] in [-1, 1] → RGB bytes of item n, as the official tensor2im does (round down). */
+export function imageToRgb(image: Tensor, n = 0): { rgb: Uint8Array; width: number; height: number } {
+  return noGrad(() => {
+    const [, c, h, w] = image.shape as [number, number, number, number];
+    const hwc = image.select(0, n).add(1).div(2).mul(255).clamp(0, 255).permute([1, 2, 0]).contiguous();
+    const data = hwc.toFloat32Array();
+    hwc.dispose();
+    const rgb = new Uint8Array(h * w * 3);
+    for (let i = 0; i < h * w; i++) {
+      for (let k = 0; k < 3; k++) rgb[i * 3 + k] = Math.floor(data[i * c + (c === 1 ? 0 : k)]!);
+    }
+    return { rgb, width: w, height: h };
+  });
+}

@@ -1,0 +1,80 @@
+// What a configuration needs before it runs: parameter memory (weights, gradients and Adam's two
+// moments) and a rough activation estimate from the layer shapes at the training size, so a
+// user learns to lower ngf, the crop size or the batch before running out of memory, not after.
+import type { NetworkOptions } from '../models/from-options.js';
+import { generatorInputChannels, labelChannels } from '../models/from-options.js';
+
+export interface MemoryEstimate {
+  parameterBytes: number;
+  activationBytes: number;
+  summary: string;
+}
+
+const MB = 1024 * 1024;
+
+/** Elements saved for backward by a conv → norm → activation stage (about four tensors). */
+const stage = (channels: number, h: number, w: number): number => 4 * channels * h * w;
+
+function generatorActivations(o: NetworkOptions, h: number, w: number): number {
+  const levels = o.netG === 'local' ? o.n_local_enhancers : 0;
+  let total = 0;
+  // G1 at the coarsest scale, with ngf doubled per enhancer.
+  const gh = h / 2 ** levels;
+  const gw = w / 2 ** levels;
+  const ngf1 = o.ngf * 2 ** levels;
+  total += stage(ngf1, gh, gw) + generatorInputChannels(o) * gh * gw;
+  for (let i = 1; i <= o.n_downsample_global; i++) total += 2 * stage(ngf1 * 2 ** i, gh / 2 ** i, gw / 2 ** i);
+  const bottom = o.n_downsample_global;
+  total += o.n_blocks_global * 2 * stage(ngf1 * 2 ** bottom, gh / 2 ** bottom, gw / 2 ** bottom);
+  // Each enhancer: front end at its scale, residual blocks at half of it, upsampling.
+  for (let l = levels - 1; l >= 0; l--) {
+    const eh = h / 2 ** l;
+    const ew = w / 2 ** l;
+    const ngf = o.ngf * 2 ** l;
+    total += 2 * stage(ngf, eh, ew) + stage(2 * ngf, eh / 2, ew / 2);
+    total += o.n_blocks_local * 2 * stage(2 * ngf, eh / 2, ew / 2);
+  }
+  return total;
+}
+
+function discriminatorActivations(o: NetworkOptions, h: number, w: number, channels: number): number {
+  let total = 0;
+  const ndf = o.ndf ?? 64;
+  for (let s = 0; s < (o.num_D ?? 2); s++) {
+    const sh = h / 2 ** s;
+    const sw = w / 2 ** s;
+    total += channels * sh * sw;
+    let c = ndf;
+    for (let l = 0; l <= (o.n_layers_D ?? 3); l++) {
+      const f = 2 ** Math.min(l + 1, o.n_layers_D ?? 3);
+      total += stage(Math.min(c, 512), sh / f, sw / f);
+      c *= 2;
+    }
+  }
+  return total;
+}
+
+function vggActivations(h: number, w: number): number {
+  const blocks: [number, number][] = [[64, 2], [128, 2], [256, 4], [512, 4], [512, 1]];
+  return blocks.reduce((sum, [c, n], i) => sum + 2 * n * c * (h / 4 ** i) * (w / 4 ** i) / 1, 0);
+}
+
+export function estimateMemory(
+  o: NetworkOptions & { batchSize: number; no_vgg_loss: boolean },
+  parameters: Record<string, number>,
+  size: { height: number; width: number },
+): MemoryEstimate {
+  const totalParams = Object.values(parameters).reduce((a, b) => a + b, 0);
+  const parameterBytes = totalParams * 4 * 4;
+  const { height: h, width: w } = size;
+  const perImage = generatorActivations(o, h, w)
+    + 2 * discriminatorActivations(o, h, w, labelChannels(o) + o.output_nc)
+    + (o.no_vgg_loss ? 0 : vggActivations(h, w));
+  const activationBytes = perImage * 4 * o.batchSize;
+  const counts = Object.entries(parameters).map(([k, n]) => `${k} ${(n / 1e6).toFixed(2)}M`).join(', ');
+  const summary =
+    `parameters: ${counts}; with gradients and Adam state ≈ ${(parameterBytes / MB).toFixed(0)} MB\n` +
+    `activations at ${w}×${h}, batch ${o.batchSize}: ≈ ${(activationBytes / MB).toFixed(0)} MB (an estimate; ` +
+    `lower it with a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, --batchSize, or --no_vgg_loss)`;
+  return { parameterBytes, activationBytes, summary };
+}

@@ -1,0 +1,181 @@
+// Adam and SGD against plain-JS references of PyTorch 1.13's update rules, learning-rate changes,
+// parameter groups, and Adam's state-dict round trip.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Adam, SGD, tensor, tidy, type AdamHyper, type Tensor } from '../../src/torch/index.js';
+import { assertClose } from './helpers.js';
+
+// L(p) = Σ c_i p_i² + d_i p_i, so dL/dp_i = 2 c_i p_i + d_i
+const C = [0.5, 2, 1, 3];
+const D = [0.3, -1, 0, 0.7];
+const P0 = [1, -0.5, 2, 0.25];
+const grad = (p: readonly number[]) => p.map((v, i) => 2 * C[i]! * v + D[i]!);
+function lossStep(p: Tensor): void {
+  tidy(() => p.mul(p).mul(tensor(C, [4], { dtype: p.dtype })).add(p.mul(tensor(D, [4], { dtype: p.dtype }))).sum().backward());
+}
+
+interface AdamRefState { m: number[]; v: number[]; t: number }
+function adamRefStep(p: number[], s: AdamRefState, h: AdamHyper): void {
+  const g0 = grad(p);
+  s.t += 1;
+  const [b1, b2] = h.betas;
+  for (let i = 0; i < p.length; i++) {
+    const g = g0[i]! + h.weightDecay * p[i]!;
+    s.m[i] = b1 * s.m[i]! + (1 - b1) * g;
+    s.v[i] = b2 * s.v[i]! + (1 - b2) * g * g;
+    const mHat = s.m[i]! / (1 - b1 ** s.t);
+    const denom = Math.sqrt(s.v[i]!) / Math.sqrt(1 - b2 ** s.t) + h.eps;
+    p[i] = p[i]! - h.lr * mHat / denom;
+  }
+}
+
+test('Adam, one step hand-worked: the first step moves each parameter by lr·g/(|g|+eps)', () => tidy(() => {
+  const p = tensor([1, -3], [2], { dtype: 'float64' }).requiresGrad_(true);
+  const opt = new Adam([p], { lr: 0.1 });
+  tidy(() => p.mul(p).sum().backward()); // g = 2p = [2, -6]
+  opt.step();
+  assertClose(p.toNumbers(), [1 - 0.1 * 2 / (2 + 1e-8), -3 + 0.1 * 6 / (6 + 1e-8)], { atol: 1e-15 });
+  assert.equal(opt.state.get(0)!.step, 1);
+  assertClose(opt.state.get(0)!.expAvg.toNumbers(), [0.2, -0.6], { atol: 1e-15 });
+  assertClose(opt.state.get(0)!.expAvgSq.toNumbers(), [0.004, 0.036], { atol: 1e-15 });
+  opt.dispose();
+}));
+
+test('Adam matches a plain-JS reference for 3 steps: bias correction, weight decay, setLr', () => {
+  const h: AdamHyper = { lr: 0.05, betas: [0.8, 0.95], eps: 1e-6, weightDecay: 0.1 };
+  for (const dtype of ['float64', 'float32'] as const) tidy(() => {
+    const p = tensor(P0, [4], { dtype }).requiresGrad_(true);
+    const opt = new Adam([p], { ...h });
+    const ref = [...P0];
+    const s: AdamRefState = { m: [0, 0, 0, 0], v: [0, 0, 0, 0], t: 0 };
+    const lrs = [0.05, 0.05, 0.01];
+    for (let k = 0; k < 3; k++) {
+      opt.setLr(lrs[k]!);
+      assert.equal(opt.lr, lrs[k]);
+      opt.zeroGrad();
+      lossStep(p);
+      opt.step();
+      adamRefStep(ref, s, { ...h, lr: lrs[k]! });
+      assertClose(p.toNumbers(), ref, dtype === 'float64' ? { atol: 1e-14, rtol: 1e-13 } : { atol: 1e-6, rtol: 1e-6 }, `${dtype} step ${k + 1}`);
+    }
+    assert.equal(opt.state.get(0)!.step, 3);
+    assertClose(opt.state.get(0)!.expAvg.toNumbers(), s.m, dtype === 'float64' ? { atol: 1e-14 } : { atol: 1e-6 });
+    assertClose(opt.state.get(0)!.expAvgSq.toNumbers(), s.v, dtype === 'float64' ? { atol: 1e-14 } : { atol: 1e-6 });
+    opt.dispose();
+  });
+});
+
+test('Adam: without zeroGrad gradients accumulate into the step, as in PyTorch', () => tidy(() => {
+  const h: AdamHyper = { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 };
+  const p = tensor(P0, [4], { dtype: 'float64' }).requiresGrad_(true);
+  const opt = new Adam([p], h);
+  lossStep(p);
+  lossStep(p); // grad is now 2·g
+  opt.step();
+  const g = grad(P0).map((v) => 2 * v);
+  const expected = P0.map((v, i) => v - 0.1 * g[i]! / (Math.abs(g[i]!) + 1e-8));
+  assertClose(p.toNumbers(), expected, { atol: 1e-14 });
+  opt.dispose();
+}));
+
+test('Adam parameter groups keep their own hyper-parameters; parameters without grads are skipped', () => tidy(() => {
+  const a = tensor([1], [1], { dtype: 'float64' }).requiresGrad_(true);
+  const b = tensor([1], [1], { dtype: 'float64' }).requiresGrad_(true);
+  const c = tensor([1], [1], { dtype: 'float64' }).requiresGrad_(true);
+  const opt = new Adam([{ params: [a] }, { params: [b, c], hyper: { lr: 0.5 } }], { lr: 0.1 });
+  assert.equal(opt.paramGroups[0]!.hyper.lr, 0.1);
+  assert.equal(opt.paramGroups[1]!.hyper.lr, 0.5);
+  assert.deepEqual(opt.paramGroups[1]!.hyper.betas, [0.9, 0.999]);
+  tidy(() => a.add(b).sum().backward()); // c gets no gradient
+  opt.step();
+  assertClose(a.toNumbers(), [1 - 0.1 / (1 + 1e-8)], { atol: 1e-15 });
+  assertClose(b.toNumbers(), [1 - 0.5 / (1 + 1e-8)], { atol: 1e-15 });
+  assert.deepEqual(c.toNumbers(), [1]);
+  assert.deepEqual([...opt.state.keys()], [0, 1], 'state by index across groups; none for c');
+  opt.setLr(0.01);
+  assert.deepEqual(opt.paramGroups.map((g) => g.hyper.lr), [0.01, 0.01]);
+  opt.zeroGrad();
+  assert.ok([a, b, c].every((t) => t.grad === null));
+  opt.dispose();
+}));
+
+test('Adam stateDict/loadStateDict: a restored optimizer continues identically, lr included', () => tidy(() => {
+  const h: Partial<AdamHyper> = { lr: 0.05, betas: [0.85, 0.99], weightDecay: 0.01 };
+  const pa = tensor(P0, [4], { dtype: 'float64' }).requiresGrad_(true);
+  const optA = new Adam([pa], h);
+  for (let k = 0; k < 2; k++) { optA.zeroGrad(); lossStep(pa); optA.step(); }
+  optA.setLr(0.02);
+  const sd = optA.stateDict();
+  assert.deepEqual([...sd.state.keys()], [0]);
+  assert.equal(sd.state.get(0)!.step, 2);
+  assert.deepEqual(sd.paramGroups, [{ hyper: { lr: 0.02, betas: [0.85, 0.99], eps: 1e-8, weightDecay: 0.01 }, params: [0] }]);
+
+  const pb = tensor(pa.toNumbers(), [4], { dtype: 'float64' }).requiresGrad_(true);
+  const optB = new Adam([pb], { lr: 1 });
+  optB.loadStateDict(sd);
+  assert.equal(optB.lr, 0.02);
+  assert.ok(!optB.state.get(0)!.expAvg.isAliasOf(optA.state.get(0)!.expAvg), 'loaded state is a copy');
+  // reloading an optimizer's own state dict works too
+  const pc = tensor(pa.toNumbers(), [4], { dtype: 'float64' }).requiresGrad_(true);
+  const optC = new Adam([pc], h);
+  optC.loadStateDict(sd);
+  optC.loadStateDict(optC.stateDict());
+  for (let k = 0; k < 3; k++) {
+    for (const [p, o] of [[pa, optA], [pb, optB], [pc, optC]] as const) { o.zeroGrad(); lossStep(p); o.step(); }
+    assert.deepEqual(pb.toNumbers(), pa.toNumbers(), `restored optimizer, step ${k + 3}`);
+    assert.deepEqual(pc.toNumbers(), pa.toNumbers(), `self-reloaded optimizer, step ${k + 3}`);
+  }
+  assert.equal(optB.state.get(0)!.step, 5);
+  // mismatches are refused with a message that names the source
+  const wrongShape = new Adam([tensor([1, 2], [2]).requiresGrad_(true)]);
+  assert.throws(() => wrongShape.loadStateDict(sd, 'opt.pth'), /opt\.pth: exp_avg of parameter 0 has shape \[4\], the parameter \[2\]/);
+  const twoGroups = new Adam([{ params: [tensor([1]).requiresGrad_(true)] }, { params: [tensor([1]).requiresGrad_(true)] }]);
+  assert.throws(() => twoGroups.loadStateDict(sd), /1 parameter groups, this optimizer has 2/);
+  const twoParams = new Adam([tensor([1]).requiresGrad_(true), tensor([1]).requiresGrad_(true)]);
+  assert.throws(() => twoParams.loadStateDict(sd), /group 0 has 1 parameters, this optimizer has 2/);
+  for (const o of [optA, optB, optC]) o.dispose();
+}));
+
+test('SGD: plain, momentum and nesterov, hand-worked on a constant gradient', () => tidy(() => {
+  // L = p, so the gradient is 1 at every step; p starts at 0, lr 0.1, momentum 0.9
+  const run = (hyper: ConstructorParameters<typeof SGD>[1]) => {
+    const p = tensor([0], [1], { dtype: 'float64' }).requiresGrad_(true);
+    const opt = new SGD([p], hyper);
+    const out: number[] = [];
+    for (let k = 0; k < 3; k++) { opt.zeroGrad(); tidy(() => p.sum().backward()); opt.step(); out.push(p.toNumbers()[0]!); }
+    opt.dispose();
+    return out;
+  };
+  assertClose(run({ lr: 0.1 }), [-0.1, -0.2, -0.3], { atol: 1e-15 });
+  // buf: 1, 1.9, 2.71 → p: -0.1, -0.29, -0.561
+  assertClose(run({ lr: 0.1, momentum: 0.9 }), [-0.1, -0.29, -0.561], { atol: 1e-15 });
+  // nesterov steps by g + 0.9·buf: 1.9, 2.71, 3.439 → p: -0.19, -0.461, -0.8049
+  assertClose(run({ lr: 0.1, momentum: 0.9, nesterov: true }), [-0.19, -0.461, -0.8049], { atol: 1e-15 });
+  // dampening 0.5: buf 1 (first step is not damped), 0.9 + 0.5 = 1.4, 1.26 + 0.5 = 1.76
+  assertClose(run({ lr: 0.1, momentum: 0.9, dampening: 0.5 }), [-0.1, -0.24, -0.416], { atol: 1e-15 });
+}));
+
+test('SGD with momentum, nesterov and weight decay matches a plain-JS reference', () => tidy(() => {
+  for (const nesterov of [false, true]) {
+    const h = { lr: 0.05, momentum: 0.8, dampening: 0, weightDecay: 0.2, nesterov };
+    const p = tensor(P0, [4], { dtype: 'float64' }).requiresGrad_(true);
+    const opt = new SGD([p], h);
+    const ref = [...P0];
+    let buf: number[] | null = null;
+    for (let k = 0; k < 3; k++) {
+      if (k === 2) opt.setLr(0.1);
+      const lr = k === 2 ? 0.1 : h.lr;
+      opt.zeroGrad();
+      lossStep(p);
+      opt.step();
+      const d = grad(ref).map((g, i) => g + h.weightDecay * ref[i]!);
+      buf = buf === null ? [...d] : buf.map((b, i) => h.momentum * b + d[i]!);
+      const stepDir = nesterov ? d.map((g, i) => g + h.momentum * buf![i]!) : buf;
+      for (let i = 0; i < 4; i++) ref[i] = ref[i]! - lr * stepDir[i]!;
+      assertClose(p.toNumbers(), ref, { atol: 1e-14 }, `nesterov=${nesterov} step ${k + 1}`);
+    }
+    assert.equal(opt.momentumBuffers.size, 1);
+    opt.dispose();
+    assert.equal(opt.momentumBuffers.size, 0);
+  }
+}));
