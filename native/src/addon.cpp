@@ -3,6 +3,9 @@
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
 #include "errors.h"
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include "ops.h"
 #include "tensor_wrap.h"
 
@@ -118,7 +121,20 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// Training allocates and frees the same large activation buffers every iteration. glibc serves
+// blocks above its mmap threshold with fresh mappings, so each iteration page-faults tens of MB
+// of new memory (measured: 2× the page faults of the same loop in Python, 10–25% slower
+// backward passes). Keeping such blocks in the heap, and the heap untrimmed, reuses them. The
+// usual MALLOC_*_ environment variables still take precedence.
+static void tuneAllocator() {
+#if defined(__GLIBC__)
+  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tuneAllocator();
   auto* data = new AddonData();
   data->tensorCtor = Napi::Persistent(TensorWrap::Define(env));
   env.SetInstanceData<AddonData>(data);
