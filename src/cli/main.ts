@@ -2,6 +2,8 @@
 // The `pix2pixhd` command: parses the command line and calls the layers below; errors print one
 // clear message (no stack trace) and exit with status 1 (2 for a bad command line).
 import { OptionError } from '../options/parse.js';
+import { demoCommand, DEMO_HELP } from './commands/demo.js';
+import { evalCommand, EVAL_HELP } from './commands/eval.js';
 import { makeDatasetCommand, MAKE_DATASET_HELP } from './commands/make-dataset.js';
 import { testCommand, TEST_HELP } from './commands/test.js';
 import { trainCommand, TRAIN_HELP } from './commands/train.js';
@@ -13,8 +15,10 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  demo: { summary: 'synthetic scenes → progressive training → synthesis → evaluation (the README\'s main job)', help: DEMO_HELP, run: demoCommand },
   train: { summary: 'train a model (the official train.py options)', help: TRAIN_HELP, run: trainCommand },
   test: { summary: 'synthesise a data set\'s test phase or one label map with a trained run', help: TEST_HELP, run: testCommand },
+  eval: { summary: 'error figures of a trained run against real photos, beside the untrained network', help: EVAL_HELP, run: evalCommand },
   'make-dataset': { summary: 'write a synthetic data set of street scenes', help: MAKE_DATASET_HELP, run: makeDatasetCommand },
 };
 

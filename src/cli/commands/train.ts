@@ -1,4 +1,5 @@
 // `pix2pixhd train`: the official train.py's command line, with progress, logs and a page.
+import { existsSync } from 'node:fs';
 import { colorizeLabel, tensorToRgb } from '../../data/index.js';
 import { imageToRgb } from '../../infer/synthesize.js';
 import { parseOptions, helpText } from '../../options/parse.js';
@@ -63,7 +64,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
         { label: 'synthesized_image', rgb: synth.rgb, width: w, height: h },
         { label: 'real_image', rgb: tensorToRgb(batch.image!, w, h), width: w, height: h },
       ];
-      page = page.then(() => writeTrainingPage(dir, { title: `pix2pixHD: ${opts.name}`, samples: [{ epoch, step: totalSteps, images }], losses: readLossLog(log.jsonPath) }))
+      page = page.then(() => writeTrainingPage(dir, { title: `pix2pixHD: ${opts.name}`, samples: [{ epoch, step: totalSteps, images }], losses: existsSync(log.jsonPath) ? readLossLog(log.jsonPath) : [] }))
         .catch((e: unknown) => { pageError ??= e; });
     },
     onSave({ which, totalSteps }) {
