@@ -50,7 +50,8 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
   });
 }
 
-// backward(tensors[], grads[] | null, retainGraph, createGraph)
+// backward(tensors[], grads[] | null, retainGraph, createGraph, inputs[]?): with inputs, only
+// their gradients are computed and accumulated (torch.autograd.backward(..., inputs=...)).
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -63,7 +64,12 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     }
     bool retain = info[2].ToBoolean().Value();
     bool create = info[3].ToBoolean().Value();
-    torch::autograd::backward(outputs, grads, retain, create);
+    std::vector<at::Tensor> inputs;
+    if (info.Length() > 4 && info[4].IsArray()) {
+      auto is = info[4].As<Napi::Array>();
+      for (uint32_t i = 0; i < is.Length(); i++) inputs.push_back(TensorWrap::From(env, is.Get(i), "backward inputs"));
+    }
+    torch::autograd::backward(outputs, grads, retain, create, inputs);
     return env.Undefined();
   });
 }

@@ -16,9 +16,17 @@ export function isGradEnabled(): boolean {
   return native.isGradEnabled();
 }
 
-/** Back-propagates several outputs at once (torch.autograd.backward). */
-export function backward(outputs: readonly Tensor[], grads?: readonly Tensor[], opts: { retainGraph?: boolean } = {}): void {
-  native.backward(outputs.map((t) => t.handle), grads ? grads.map((t) => t.handle) : null, opts.retainGraph ?? false, false);
+/**
+ * Back-propagates several outputs at once (torch.autograd.backward). With `inputs`, only their
+ * gradients are computed and accumulated: parts of the graph that lead elsewhere are skipped.
+ */
+export function backward(
+  outputs: readonly Tensor[], grads?: readonly Tensor[] | null, opts: { retainGraph?: boolean; inputs?: readonly Tensor[] } = {},
+): void {
+  native.backward(
+    outputs.map((t) => t.handle), grads ? grads.map((t) => t.handle) : null, opts.retainGraph ?? false, false,
+    opts.inputs ? opts.inputs.map((t) => t.handle) : undefined,
+  );
 }
 
 /** Seeds libtorch's global generator (torch.manual_seed). */

@@ -2,7 +2,7 @@
 // and on the real image; G's loss (GAN + feature matching + VGG) and step; then D's loss
 // ((D_fake + D_real) / 2) and step. `forward` builds the losses, `step` back-propagates and
 // updates; each part is its own method so that the schedule can be changed in one place.
-import { cat, noGrad, tidy, type Tensor } from '../torch/index.js';
+import { backward, cat, noGrad, tidy, type Tensor } from '../torch/index.js';
 import { featureMatchingLoss, GANLoss, type VGGLoss } from '../losses/index.js';
 import type { DiscriminatorOutputs, Encoder, MultiscaleDiscriminator } from '../models/index.js';
 
@@ -10,6 +10,7 @@ import type { DiscriminatorOutputs, Encoder, MultiscaleDiscriminator } from '../
 export interface StepOptimizer {
   zeroGrad(): void;
   step(): void;
+  readonly paramGroups: readonly { params: Tensor[] }[];
 }
 
 /** A buffer of past fakes (`--pool_size`): returns the batch to show D in place of the new one. */
@@ -131,17 +132,47 @@ export class TrainStep {
   }
 
   /**
-   * One iteration: forward, G update, D update. Returns the losses (computed before the updates,
-   * as the official log shows them) and, with `keepFake`, the generated image (the caller
-   * disposes it). Every other tensor is freed.
+   * One iteration: G update and D update, with the official arithmetic. Returns the losses
+   * (computed before the updates, as the official log shows them) and, with `keepFake`, the
+   * generated image (the caller disposes it). Every other tensor is freed.
+   *
+   * Without an image pool D's view of the fake is the same whether or not it is detached, so D
+   * runs twice (fake, real) instead of the official three times, and each loss back-propagates
+   * only into its own network (`inputs`): G's backward passes through D without computing D's
+   * weight gradients, which the official code computes and then throws away.
    */
   step(batch: TrainBatch, opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
+    if (this.parts.fakePool) return this.stepOfficialOrder(batch, opts);
+    const { parts, opts: o } = this;
+    return tidy(() => {
+      const fake = parts.G.forward(this.generatorInput(batch));
+      const predFake = this.discriminate(batch.inputLabel, fake);
+      const predReal = this.discriminate(batch.inputLabel, batch.realImage);
+      const r: ForwardResult = {
+        fake,
+        D_fake: this.criterionGAN.forward(predFake, false),
+        D_real: this.criterionGAN.forward(predReal, true),
+        G_GAN: this.criterionGAN.forward(predFake, true),
+        G_GAN_Feat: o.no_ganFeat_loss ? null : featureMatchingLoss(predFake, predReal, { num_D: o.num_D, n_layers_D: o.n_layers_D, lambda_feat: this.lambdaFeat }),
+        G_VGG: o.no_vgg_loss ? null : parts.vggLoss!.forward(fake, batch.realImage),
+      };
+      const losses = this.lossValues(r);
+      parts.optimizerG.zeroGrad();
+      parts.optimizerD.zeroGrad();
+      backward([this.generatorLoss(r)], null, { retainGraph: true, inputs: trainable(parts.optimizerG) });
+      backward([this.discriminatorLoss(r)], null, { inputs: trainable(parts.optimizerD) });
+      parts.optimizerG.step();
+      parts.optimizerD.step();
+      return { losses, fake: opts.keepFake ? noGrad(() => fake.detach()) : null };
+    });
+  }
+
+  /** The official schedule, step for step (used with an image pool, where D sees older fakes). */
+  stepOfficialOrder(batch: TrainBatch, opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
     const { optimizerG, optimizerD } = this.parts;
     return tidy(() => {
       const r = this.forward(batch);
-      const losses: StepLosses = { G_GAN: r.G_GAN.item(), D_real: r.D_real.item(), D_fake: r.D_fake.item() };
-      if (r.G_GAN_Feat) losses.G_GAN_Feat = r.G_GAN_Feat.item();
-      if (r.G_VGG) losses.G_VGG = r.G_VGG.item();
+      const losses = this.lossValues(r);
       const lossG = this.generatorLoss(r);
       const lossD = this.discriminatorLoss(r);
 
@@ -158,4 +189,16 @@ export class TrainStep {
       return { losses, fake };
     });
   }
+
+  private lossValues(r: ForwardResult): StepLosses {
+    const losses: StepLosses = { G_GAN: r.G_GAN.item(), D_real: r.D_real.item(), D_fake: r.D_fake.item() };
+    if (r.G_GAN_Feat) losses.G_GAN_Feat = r.G_GAN_Feat.item();
+    if (r.G_VGG) losses.G_VGG = r.G_VGG.item();
+    return losses;
+  }
+}
+
+/** The parameters an optimizer updates that currently take gradients (frozen ones are left out). */
+function trainable(opt: StepOptimizer): Tensor[] {
+  return opt.paramGroups.flatMap((g) => g.params).filter((p) => p.requiresGrad);
 }

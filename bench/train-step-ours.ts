@@ -1,0 +1,61 @@
+// One side of bench/train.ts: this project's training iteration on the configuration the
+// official ref_step.py times (same networks, losses, optimizer and input construction), in its
+// own process so that its peak memory is its own. Prints one JSON line.
+//   tsx bench/train-step-ours.ts --net local --ngf 32 --w 512 --h 256 --iters 3 [--no_vgg]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { buildDiscriminator, buildGenerator, type NetworkOptions } from '../src/models/from-options.js';
+import { encodeInput } from '../src/models/input-encoding.js';
+import { Vgg19Features } from '../src/models/vgg19.js';
+import { VGGLoss } from '../src/losses/vgg-loss.js';
+import { TrainStep } from '../src/train/step.js';
+import * as T from '../src/torch/index.js';
+
+const { values: a } = parseArgs({
+  options: {
+    net: { type: 'string', default: 'local' }, label_nc: { type: 'string', default: '35' }, w: { type: 'string', default: '512' },
+    h: { type: 'string', default: '256' }, ngf: { type: 'string', default: '32' }, ndf: { type: 'string', default: '64' },
+    num_D: { type: 'string', default: '2' }, n_layers_D: { type: 'string', default: '3' }, iters: { type: 'string', default: '3' },
+    no_vgg: { type: 'boolean', default: false }, threads: { type: 'string', default: '0' }, seed: { type: 'string', default: '0' },
+  },
+});
+if (Number(a.threads) > 0) T.setNumThreads(Number(a.threads));
+T.manualSeed(Number(a.seed));
+const labelNc = Number(a.label_nc);
+const [w, h] = [Number(a.w), Number(a.h)];
+const o: NetworkOptions = {
+  label_nc: labelNc, input_nc: 3, output_nc: 3, netG: String(a.net), ngf: Number(a.ngf), n_downsample_global: 4, n_blocks_global: 9,
+  n_blocks_local: 3, n_local_enhancers: 1, norm: 'instance', no_instance: false, instance_feat: false, label_feat: false, feat_num: 3,
+  nef: 16, n_downsample_E: 4, ndf: Number(a.ndf), n_layers_D: Number(a.n_layers_D), num_D: Number(a.num_D),
+};
+const G = buildGenerator(o, 1);
+const D = buildDiscriminator(o, 2);
+// Random VGG19 weights cost the same time as trained ones (no weights can be downloaded here).
+const vgg = a.no_vgg ? null : new Vgg19Features().eval().requiresGrad_(false);
+const optimizerG = new T.Adam(G.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+const optimizerD = new T.Adam(D.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+const step = new TrainStep(
+  { G, D, vggLoss: vgg ? new VGGLoss(vgg) : null, optimizerG, optimizerD },
+  { num_D: o.num_D!, n_layers_D: o.n_layers_D!, lambda_feat: 10, no_vgg_loss: a.no_vgg },
+);
+// As ref_step.py: random class ids per pixel, the instance map equal to the label map.
+const label = T.keep(T.randint(0, labelNc, [1, 1, h, w]));
+const inputLabel = T.keep(encodeInput({ label, inst: label }, { label_nc: labelNc }));
+const realImage = T.keep(T.rand([1, 3, h, w]).mul(2).sub(1));
+
+const run = () => step.step({ inputLabel, realImage }).losses;
+run(); // warm-up
+const times: number[] = [];
+let losses = run();
+for (let i = 0; i < Number(a.iters); i++) {
+  const t0 = performance.now();
+  losses = run();
+  times.push((performance.now() - t0) / 1000);
+  await new Promise((r) => setImmediate(r));
+}
+const sorted = [...times].sort((x, y) => x - y);
+const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+console.log(JSON.stringify({
+  impl: 'pix2pixhd-ts', threads: T.getNumThreads(), net: a.net, w, h, label_nc: labelNc, ngf: o.ngf, vgg: !a.no_vgg,
+  sec_per_iter: sorted[sorted.length >> 1], all: times, losses, peak_rss_mb: hwm ? Number(hwm[1]) / 1024 : null,
+}));
