@@ -2,7 +2,7 @@
 // feature matching needs, the official default), each discriminator is a chain of small
 // Sequentials `model0` … `model{n_layers+1}` whose every output is returned; the multi-scale
 // module holds them as `scale{i}_layer{j}`, as the official one does, so keys match.
-import { nn, type Tensor } from '../torch/index.js';
+import { nn, tidy, type Tensor } from '../torch/index.js';
 import { downsample2x } from './local-enhancer.js';
 import { normLayer, type NormType } from './norm.js';
 
@@ -27,16 +27,16 @@ function patchGanStages(opts: NLayerDiscriminatorOptions): nn.Layer[][] {
   if (!Number.isInteger(nLayers) || nLayers < 1) throw new Error(`n_layers_D must be a positive integer, got ${nLayers}`);
   const k = 4;
   const pad = Math.ceil((k - 1) / 2);
-  const stages: nn.Layer[][] = [[new nn.Conv2d(opts.input_nc, ndf, k, { stride: 2, padding: pad }), new nn.LeakyReLU(0.2)]];
+  const stages: nn.Layer[][] = [[new nn.Conv2d(opts.input_nc, ndf, k, { stride: 2, padding: pad }), new nn.LeakyReLU(0.2, true)]];
   let nf = ndf;
   for (let n = 1; n < nLayers; n++) {
     const prev = nf;
     nf = Math.min(nf * 2, 512);
-    stages.push([new nn.Conv2d(prev, nf, k, { stride: 2, padding: pad }), normLayer(norm, nf), new nn.LeakyReLU(0.2)]);
+    stages.push([new nn.Conv2d(prev, nf, k, { stride: 2, padding: pad }), normLayer(norm, nf), new nn.LeakyReLU(0.2, true)]);
   }
   const prev = nf;
   nf = Math.min(nf * 2, 512);
-  stages.push([new nn.Conv2d(prev, nf, k, { stride: 1, padding: pad }), normLayer(norm, nf), new nn.LeakyReLU(0.2)]);
+  stages.push([new nn.Conv2d(prev, nf, k, { stride: 1, padding: pad }), normLayer(norm, nf), new nn.LeakyReLU(0.2, true)]);
   stages.push([new nn.Conv2d(nf, 1, k, { stride: 1, padding: pad })]);
   return stages;
 }
@@ -125,6 +125,10 @@ export class MultiscaleDiscriminator extends nn.Module {
    * highest index first (`scale{num_D-1}_…` sees the full-resolution input).
    */
   forward(x: Tensor): DiscriminatorOutputs {
+    return tidy(() => this.#forward(x));
+  }
+
+  #forward(x: Tensor): DiscriminatorOutputs {
     const result: DiscriminatorOutputs = [];
     let input = x;
     for (let i = 0; i < this.numD; i++) {

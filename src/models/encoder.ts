@@ -1,7 +1,7 @@
 // E, the instance-feature encoder: an encoder–decoder (7×7 conv, n downsampling convs, n
 // transposed convs, 7×7 conv, tanh) whose output is then averaged inside every instance, so each
 // object gets one feature vector. Layers in the child `model`, keys as the official module's.
-import { nn, ones, type Tensor, zeros, arange } from '../torch/index.js';
+import { arange, nn, ones, tidy, type Tensor, zeros } from '../torch/index.js';
 import { normLayer, type NormType } from './norm.js';
 
 export interface EncoderOptions {
@@ -25,15 +25,15 @@ export class Encoder extends nn.Module {
     const nDown = opts.n_downsample_E ?? 4;
     const norm = opts.norm ?? 'instance';
     if (!Number.isInteger(nDown) || nDown < 0) throw new Error(`n_downsample_E must be a non-negative integer, got ${nDown}`);
-    const layers: nn.Layer[] = [new nn.ReflectionPad2d(3), new nn.Conv2d(opts.input_nc, nef, 7), normLayer(norm, nef), new nn.ReLU()];
+    const layers: nn.Layer[] = [new nn.ReflectionPad2d(3), new nn.Conv2d(opts.input_nc, nef, 7), normLayer(norm, nef), new nn.ReLU(true)];
     for (let i = 0; i < nDown; i++) {
       const c = nef * 2 ** i;
-      layers.push(new nn.Conv2d(c, 2 * c, 3, { stride: 2, padding: 1 }), normLayer(norm, 2 * c), new nn.ReLU());
+      layers.push(new nn.Conv2d(c, 2 * c, 3, { stride: 2, padding: 1 }), normLayer(norm, 2 * c), new nn.ReLU(true));
     }
     for (let i = 0; i < nDown; i++) {
       const c = nef * 2 ** (nDown - i);
       const half = Math.floor(c / 2);
-      layers.push(new nn.ConvTranspose2d(c, half, 3, { stride: 2, padding: 1, outputPadding: 1 }), normLayer(norm, half), new nn.ReLU());
+      layers.push(new nn.ConvTranspose2d(c, half, 3, { stride: 2, padding: 1, outputPadding: 1 }), normLayer(norm, half), new nn.ReLU(true));
     }
     layers.push(new nn.ReflectionPad2d(3), new nn.Conv2d(nef, opts.output_nc, 7), new nn.Tanh());
     this.model = this.registerModule('model', new nn.Sequential(...layers));
@@ -44,7 +44,7 @@ export class Encoder extends nn.Module {
    * pixel holds its instance's mean feature (per batch item and channel).
    */
   forward(image: Tensor, inst: Tensor): Tensor {
-    return instanceMeanPool(this.model.forward(image), inst);
+    return tidy(() => instanceMeanPool(this.model.forward(image), inst));
   }
 }
 

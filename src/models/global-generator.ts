@@ -31,11 +31,11 @@ export function globalGeneratorLayers(opts: GlobalGeneratorOptions): nn.Layer[] 
   if (!Number.isInteger(nBlocks) || nBlocks < 0) throw new Error(`n_blocks_global must be a non-negative integer, got ${nBlocks}`);
 
   const layers: nn.Layer[] = [
-    new nn.ReflectionPad2d(3), new nn.Conv2d(opts.input_nc, ngf, 7), normLayer(norm, ngf), new nn.ReLU(),
+    new nn.ReflectionPad2d(3), new nn.Conv2d(opts.input_nc, ngf, 7), normLayer(norm, ngf), new nn.ReLU(true),
   ];
   for (let i = 0; i < nDown; i++) {
     const c = ngf * 2 ** i;
-    layers.push(new nn.Conv2d(c, 2 * c, 3, { stride: 2, padding: 1 }), normLayer(norm, 2 * c), new nn.ReLU());
+    layers.push(new nn.Conv2d(c, 2 * c, 3, { stride: 2, padding: 1 }), normLayer(norm, 2 * c), new nn.ReLU(true));
   }
   const bottleneck = ngf * 2 ** nDown;
   for (let i = 0; i < nBlocks; i++) {
@@ -45,7 +45,7 @@ export function globalGeneratorLayers(opts: GlobalGeneratorOptions): nn.Layer[] 
     const c = ngf * 2 ** (nDown - i);
     const half = Math.floor(c / 2);
     layers.push(
-      new nn.ConvTranspose2d(c, half, 3, { stride: 2, padding: 1, outputPadding: 1 }), normLayer(norm, half), new nn.ReLU(),
+      new nn.ConvTranspose2d(c, half, 3, { stride: 2, padding: 1, outputPadding: 1 }), normLayer(norm, half), new nn.ReLU(true),
     );
   }
   layers.push(new nn.ReflectionPad2d(3), new nn.Conv2d(ngf, opts.output_nc, 7), new nn.Tanh());

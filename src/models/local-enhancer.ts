@@ -3,7 +3,7 @@
 // its own scale, adds the coarser branch's last feature map, and refines and upsamples the sum.
 // Children and their keys as the official module: `model` (G1's layers), `model{n}_1` (front end
 // of enhancer n), `model{n}_2` (its residual blocks, upsampling and, for the last, the output).
-import { F, nn, type Tensor } from '../torch/index.js';
+import { F, nn, tidy, type Tensor } from '../torch/index.js';
 import { GLOBAL_OUTPUT_LAYERS, globalGeneratorLayers } from './global-generator.js';
 import { normLayer, type NormType } from './norm.js';
 import { ResnetBlock, type PaddingType } from './resnet-block.js';
@@ -55,12 +55,12 @@ export class LocalEnhancer extends nn.Layer {
     for (let k = 1; k <= n; k++) {
       const c = ngf * 2 ** (n - k);
       const frontEnd = new nn.Sequential(
-        new nn.ReflectionPad2d(3), new nn.Conv2d(opts.input_nc, c, 7), normLayer(norm, c), new nn.ReLU(),
-        new nn.Conv2d(c, 2 * c, 3, { stride: 2, padding: 1 }), normLayer(norm, 2 * c), new nn.ReLU(),
+        new nn.ReflectionPad2d(3), new nn.Conv2d(opts.input_nc, c, 7), normLayer(norm, c), new nn.ReLU(true),
+        new nn.Conv2d(c, 2 * c, 3, { stride: 2, padding: 1 }), normLayer(norm, 2 * c), new nn.ReLU(true),
       );
       const backEnd: nn.Layer[] = [];
       for (let i = 0; i < nBlocksLocal; i++) backEnd.push(new ResnetBlock(2 * c, { norm, padding_type }));
-      backEnd.push(new nn.ConvTranspose2d(2 * c, c, 3, { stride: 2, padding: 1, outputPadding: 1 }), normLayer(norm, c), new nn.ReLU());
+      backEnd.push(new nn.ConvTranspose2d(2 * c, c, 3, { stride: 2, padding: 1, outputPadding: 1 }), normLayer(norm, c), new nn.ReLU(true));
       if (k === n) backEnd.push(new nn.ReflectionPad2d(3), new nn.Conv2d(ngf, opts.output_nc, 7), new nn.Tanh());
       this.#frontEnds.push(this.registerModule(`model${k}_1`, frontEnd));
       this.#backEnds.push(this.registerModule(`model${k}_2`, new nn.Sequential(...backEnd)));
@@ -69,6 +69,10 @@ export class LocalEnhancer extends nn.Layer {
 
   /** [N, input_nc, H, W] → [N, output_nc, H, W]; H and W multiples of 2^(n_downsample_global + n_local_enhancers). */
   forward(x: Tensor): Tensor {
+    return tidy(() => this.#forward(x));
+  }
+
+  #forward(x: Tensor): Tensor {
     const pyramid = [x];
     for (let i = 0; i < this.nLocalEnhancers; i++) pyramid.push(downsample2x(pyramid[pyramid.length - 1]!));
     let features = this.model.forward(pyramid[this.nLocalEnhancers]!);

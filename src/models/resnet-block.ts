@@ -1,7 +1,7 @@
 // The residual block of both generators: x + (pad, 3×3 conv, norm, ReLU, [dropout], pad, 3×3
 // conv, norm). Its layers live in the child `conv_block`, indexed as the official module's are
 // (`conv_block.1.weight`, `conv_block.5.weight` with reflect or replicate padding).
-import { nn, type Tensor } from '../torch/index.js';
+import { nn, tidy, type Tensor } from '../torch/index.js';
 import { normLayer, type NormType } from './norm.js';
 
 export type PaddingType = 'reflect' | 'replicate' | 'zero';
@@ -33,7 +33,7 @@ export class ResnetBlock extends nn.Layer {
       const pad = padLayers(padding);
       layers.push(...pad.layers, new nn.Conv2d(dim, dim, 3, { padding: pad.convPadding }), normLayer(norm, dim));
       if (half === 0) {
-        layers.push(new nn.ReLU());
+        layers.push(new nn.ReLU(true));
         if (opts.use_dropout) layers.push(new nn.Dropout(0.5));
       }
     }
@@ -41,6 +41,6 @@ export class ResnetBlock extends nn.Layer {
   }
 
   forward(x: Tensor): Tensor {
-    return x.add(this.conv_block.forward(x));
+    return tidy(() => x.add(this.conv_block.forward(x)));
   }
 }

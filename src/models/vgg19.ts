@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { dispose, loadTensorDict, nn, type Tensor } from '../torch/index.js';
+import { dispose, loadTensorDict, nn, tidy, type Tensor } from '../torch/index.js';
 
 /** The file name torchvision gives the ImageNet VGG19 weights. */
 export const VGG19_FILE = 'vgg19-dcbb9e9d.pth';
@@ -29,9 +29,11 @@ class IndexedSequential extends nn.Layer {
     this.layers.push(this.registerModule(name, layer));
   }
   forward(x: Tensor): Tensor {
-    let y = x;
-    for (const l of this.layers) y = l.forward(y);
-    return y;
+    return tidy(() => {
+      let y = x;
+      for (const l of this.layers) y = l.forward(y);
+      return y;
+    });
   }
 }
 
@@ -47,7 +49,7 @@ export class Vgg19Features extends nn.Module {
       if (v === 'M') {
         features.push(new nn.MaxPool2d(2, { stride: 2 }));
       } else {
-        features.push(new nn.Conv2d(channels, v, 3, { padding: 1 }), new nn.ReLU());
+        features.push(new nn.Conv2d(channels, v, 3, { padding: 1 }), new nn.ReLU(true));
         channels = v;
       }
     }

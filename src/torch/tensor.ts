@@ -300,6 +300,8 @@ export class Tensor implements Disposable {
   /** this += value * t1 / t2 */
   addcdiv_(t1: Tensor, t2: Tensor, value = 1): this { return this.inplace('addcdiv_', [t1, t2, value]); }
   sqrt_(): this { return this.inplace('sqrt_', []); }
+  relu_(): this { return this.inplace('relu_', []); }
+  leakyRelu_(negativeSlope = 0.01): this { return this.inplace('leaky_relu_', [negativeSlope]); }
   clamp_(min: number | null, max: number | null = null): this { return this.inplace('clamp_', [min, max]); }
   fill_(value: number): this { return this.inplace('fill_.Scalar', [value]); }
   zero_(): this { return this.inplace('zero_', []); }

@@ -2,7 +2,7 @@
 // and on the real image; G's loss (GAN + feature matching + VGG) and step; then D's loss
 // ((D_fake + D_real) / 2) and step. `forward` builds the losses, `step` back-propagates and
 // updates; each part is its own method so that the schedule can be changed in one place.
-import { backward, cat, noGrad, tidy, type Tensor } from '../torch/index.js';
+import { backward, cat, noGrad, tidy, type Tensor, zerosLike } from '../torch/index.js';
 import { featureMatchingLoss, GANLoss, type VGGLoss } from '../losses/index.js';
 import type { DiscriminatorOutputs, Encoder, MultiscaleDiscriminator } from '../models/index.js';
 
@@ -11,6 +11,7 @@ export interface StepOptimizer {
   zeroGrad(): void;
   step(): void;
   readonly paramGroups: readonly { params: Tensor[] }[];
+  materializeState?(): void;
 }
 
 /** A buffer of past fakes (`--pool_size`): returns the batch to show D in place of the new one. */
@@ -142,28 +143,41 @@ export class TrainStep {
    * weight gradients, which the official code computes and then throws away.
    */
   step(batch: TrainBatch, opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
+    this.prepareBuffers();
     if (this.parts.fakePool) return this.stepOfficialOrder(batch, opts);
     const { parts, opts: o } = this;
     return tidy(() => {
-      const fake = parts.G.forward(this.generatorInput(batch));
-      const predFake = this.discriminate(batch.inputLabel, fake);
-      const predReal = this.discriminate(batch.inputLabel, batch.realImage);
-      const r: ForwardResult = {
-        fake,
-        D_fake: this.criterionGAN.forward(predFake, false),
-        D_real: this.criterionGAN.forward(predReal, true),
-        G_GAN: this.criterionGAN.forward(predFake, true),
-        G_GAN_Feat: o.no_ganFeat_loss ? null : featureMatchingLoss(predFake, predReal, { num_D: o.num_D, n_layers_D: o.n_layers_D, lambda_feat: this.lambdaFeat }),
-        G_VGG: o.no_vgg_loss ? null : parts.vggLoss!.forward(fake, batch.realImage),
-      };
-      const losses = this.lossValues(r);
+      // The forward in its own scope that keeps only the two losses (and the image to show):
+      // every other activation is then held by the autograd graph alone, which backward frees as
+      // it goes, so the peak memory is that of the graph, not of every tensor the forward made.
+      const { lossG, lossD, losses, shown } = tidy(() => {
+        const fake = parts.G.forward(this.generatorInput(batch));
+        const predFake = this.discriminate(batch.inputLabel, fake);
+        const predReal = this.discriminate(batch.inputLabel, batch.realImage);
+        const r: ForwardResult = {
+          fake,
+          D_fake: this.criterionGAN.forward(predFake, false),
+          D_real: this.criterionGAN.forward(predReal, true),
+          G_GAN: this.criterionGAN.forward(predFake, true),
+          G_GAN_Feat: o.no_ganFeat_loss ? null : featureMatchingLoss(predFake, predReal, { num_D: o.num_D, n_layers_D: o.n_layers_D, lambda_feat: this.lambdaFeat }),
+          G_VGG: o.no_vgg_loss ? null : parts.vggLoss!.forward(fake, batch.realImage),
+        };
+        return {
+          lossG: this.generatorLoss(r), lossD: this.discriminatorLoss(r), losses: this.lossValues(r),
+          shown: opts.keepFake ? noGrad(() => fake.detach()) : null,
+        };
+      });
       parts.optimizerG.zeroGrad();
       parts.optimizerD.zeroGrad();
-      backward([this.generatorLoss(r)], null, { retainGraph: true, inputs: trainable(parts.optimizerG) });
-      backward([this.discriminatorLoss(r)], null, { inputs: trainable(parts.optimizerD) });
+      // D's loss first, keeping the graph G's loss shares; dropping lossD then frees D's pass on
+      // the real image, and G's backward (not retained) frees the rest as it goes.
+      backward([lossD], null, { retainGraph: true, inputs: trainable(parts.optimizerD) });
+      lossD.dispose();
+      backward([lossG], null, { inputs: trainable(parts.optimizerG) });
+      lossG.dispose();
       parts.optimizerG.step();
       parts.optimizerD.step();
-      return { losses, fake: opts.keepFake ? noGrad(() => fake.detach()) : null };
+      return { losses, fake: shown };
     });
   }
 
@@ -189,6 +203,25 @@ export class TrainStep {
       return { losses, fake };
     });
   }
+
+  /**
+   * Before the first step: every trainable parameter's gradient buffer (zeros; each one receives a
+   * gradient every step) and the optimizers' state, allocated up front so that these long-lived
+   * buffers are not interleaved in memory with the first iteration's activations.
+   */
+  prepareBuffers(): void {
+    if (this.#prepared.has(this.parts.optimizerG) && this.#prepared.has(this.parts.optimizerD)) return;
+    tidy(() => {
+      for (const opt of [this.parts.optimizerG, this.parts.optimizerD]) {
+        for (const p of trainable(opt)) if (p.grad === null) p.grad = noGrad(() => zerosLike(p));
+        opt.materializeState?.();
+        this.#prepared.add(opt);
+      }
+    });
+  }
+
+  /** Optimizers whose buffers prepareBuffers() has allocated (G's is replaced when G1 joins). */
+  readonly #prepared = new WeakSet<StepOptimizer>();
 
   private lossValues(r: ForwardResult): StepLosses {
     const losses: StepLosses = { G_GAN: r.G_GAN.item(), D_real: r.D_real.item(), D_fake: r.D_fake.item() };

@@ -238,7 +238,9 @@ test('zeroGrad clears gradients; requiresGrad_ toggles every parameter', () => t
   net.forward(ones([2, 1, 2, 2]).add(tensor([0, 1], [2, 1, 1, 1]))).sum().backward();
   assert.ok(net.parameters().every((p) => p.grad !== null));
   net.zeroGrad();
-  assert.ok(net.parameters().every((p) => p.grad === null));
+  assert.ok(net.parameters().every((p) => p.grad !== null && p.grad.abs().sum().item() === 0), 'zeroed in place');
+  net.zeroGrad(true);
+  assert.ok(net.parameters().every((p) => p.grad === null), 'dropped');
   net.requiresGrad_(false);
   assert.ok(net.parameters().every((p) => !p.requiresGrad));
   noGrad(() => net.forward(ones([2, 1, 2, 2])));

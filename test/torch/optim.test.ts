@@ -95,6 +95,9 @@ test('Adam parameter groups keep their own hyper-parameters; parameters without 
   opt.setLr(0.01);
   assert.deepEqual(opt.paramGroups.map((g) => g.hyper.lr), [0.01, 0.01]);
   opt.zeroGrad();
+  assert.ok([a, b].every((t) => t.grad !== null && t.grad.item() === 0), 'zeroed in place, as PyTorch 1.13');
+  assert.equal(c.grad, null, 'a parameter without a gradient keeps none');
+  opt.zeroGrad(true);
   assert.ok([a, b, c].every((t) => t.grad === null));
   opt.dispose();
 }));

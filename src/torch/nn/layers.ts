@@ -2,6 +2,7 @@
 import { noGrad } from '../autograd.js';
 import { empty, ones, scalarTensor, zeros } from '../creation.js';
 import * as F from '../functional.js';
+import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { Layer } from './module.js';
 
@@ -116,13 +117,18 @@ export class BatchNorm2d extends Layer {
   }
 }
 
+/**
+ * With `inplace` (PyTorch's ReLU(inplace=True)) the input is overwritten: no new full-size
+ * tensor per activation, valid wherever the input is not needed again (after a conv or a norm).
+ */
 export class ReLU extends Layer {
-  forward(x: Tensor): Tensor { return x.relu(); }
+  constructor(readonly inplace = false) { super(); }
+  forward(x: Tensor): Tensor { return this.inplace ? x.relu_() : x.relu(); }
 }
 
 export class LeakyReLU extends Layer {
-  constructor(readonly negativeSlope = 0.01) { super(); }
-  forward(x: Tensor): Tensor { return x.leakyRelu(this.negativeSlope); }
+  constructor(readonly negativeSlope = 0.01, readonly inplace = false) { super(); }
+  forward(x: Tensor): Tensor { return this.inplace ? x.leakyRelu_(this.negativeSlope) : x.leakyRelu(this.negativeSlope); }
 }
 
 export class Tanh extends Layer {
@@ -186,9 +192,12 @@ export class Sequential extends Layer {
     this.layers = layers;
     layers.forEach((l, i) => this.registerModule(String(i), l));
   }
+  /** Intermediate outputs are freed on return (autograd keeps what backward needs). */
   forward(x: Tensor): Tensor {
-    let y = x;
-    for (const l of this.layers) y = l.forward(y);
-    return y;
+    return tidy(() => {
+      let y = x;
+      for (const l of this.layers) y = l.forward(y);
+      return y;
+    });
   }
 }

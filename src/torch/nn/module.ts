@@ -1,6 +1,7 @@
 // nn.Module: parameters, buffers and child modules owned by name, so state-dict keys fall out
 // of the names exactly as in PyTorch (`model.1.weight`, `scale0_layer1.0.running_mean`).
 import { noGrad } from '../autograd.js';
+import { clearGrad } from '../optim/optimizer.js';
 import { keep } from '../scope.js';
 import { callOp, isDType, Tensor, type DType } from '../tensor.js';
 
@@ -143,9 +144,9 @@ export abstract class Module {
     return this;
   }
 
-  /** Clears every parameter's gradient. */
-  zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+  /** Clears every parameter's gradient: zeroed in place, or dropped with `setToNone`. */
+  zeroGrad(setToNone = false): void {
+    for (const p of this.parameters()) clearGrad(p, setToNone);
   }
 
   parameterCount(): number {
