@@ -19,7 +19,8 @@ sys.path.insert(0, ref)
 import torchvision.models
 _orig_vgg = torchvision.models.vgg19
 torchvision.models.vgg19 = lambda pretrained=False, **k: _orig_vgg(weights=None)  # no downloads here
-nn.Module.cuda = lambda self, *a, **k: self  # official VGGLoss hard-codes .cuda(); CPU here
+_module_cuda = nn.Module.cuda
+nn.Module.cuda = lambda self, *a, **k: self  # official VGGLoss hard-codes .cuda(); CPU here (restored for --device cuda)
 from models import networks
 
 p = argparse.ArgumentParser()
@@ -31,14 +32,18 @@ p.add_argument("--n_downsample_global", type=int, default=4); p.add_argument("--
 p.add_argument("--n_blocks_local", type=int, default=3)
 p.add_argument("--iters", type=int, default=3); p.add_argument("--no_vgg", action="store_true")
 p.add_argument("--threads", type=int, default=0); p.add_argument("--seed", type=int, default=0)
+p.add_argument("--device", default="cpu")
 a = p.parse_args()
+if a.device != 'cpu':
+    nn.Module.cuda = _module_cuda
 if a.threads: torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
 import contextlib, io
 with contextlib.redirect_stdout(io.StringIO()):
     G = networks.define_G(a.label_nc + 1, 3, a.ngf, a.net, a.n_downsample_global, a.n_blocks_global, 1, a.n_blocks_local, "instance", gpu_ids=[])
     D = networks.define_D(a.label_nc + 1 + 3, a.ndf, a.n_layers_D, "instance", False, a.num_D, True, gpu_ids=[])
-ganloss = networks.GANLoss(use_lsgan=True, tensor=torch.FloatTensor)
+G = G.to(a.device); D = D.to(a.device)
+ganloss = networks.GANLoss(use_lsgan=True, tensor=torch.cuda.FloatTensor if a.device != "cpu" else torch.FloatTensor)
 vgg = None if a.no_vgg else networks.VGGLoss([])
 l1 = nn.L1Loss()
 optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -50,7 +55,8 @@ edge = torch.zeros_like(inst, dtype=torch.bool)
 edge[:, :, :, 1:] |= inst[:, :, :, 1:] != inst[:, :, :, :-1]; edge[:, :, :, :-1] |= inst[:, :, :, 1:] != inst[:, :, :, :-1]
 edge[:, :, 1:, :] |= inst[:, :, 1:, :] != inst[:, :, :-1, :]; edge[:, :, :-1, :] |= inst[:, :, 1:, :] != inst[:, :, :-1, :]
 inp = torch.cat([onehot, edge.float()], 1)
-real = torch.rand(1, 3, a.h, a.w) * 2 - 1
+real = (torch.rand(1, 3, a.h, a.w) * 2 - 1).to(a.device)
+inp = inp.to(a.device)
 
 def step():
     fake = G(inp)
@@ -83,7 +89,7 @@ step()  # warm-up
 times = []
 for _ in range(a.iters):
     t = time.perf_counter(); lg, ld = step(); times.append(time.perf_counter() - t)
-print(json.dumps({"impl": "official-pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+print(json.dumps({"impl": "official-pytorch", "device": a.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
                   "net": a.net, "w": a.w, "h": a.h, "label_nc": a.label_nc, "ngf": a.ngf, "vgg": not a.no_vgg,
                   "sec_per_iter": statistics.median(times), "all": times, "loss_G": lg, "loss_D": ld,
                   "peak_rss_mb": peak_rss_mb()}))

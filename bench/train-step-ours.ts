@@ -17,6 +17,7 @@ const { values: a } = parseArgs({
     h: { type: 'string', default: '256' }, ngf: { type: 'string', default: '32' }, ndf: { type: 'string', default: '64' },
     num_D: { type: 'string', default: '2' }, n_layers_D: { type: 'string', default: '3' }, iters: { type: 'string', default: '3' },
     no_vgg: { type: 'boolean', default: false }, threads: { type: 'string', default: '0' }, seed: { type: 'string', default: '0' },
+    device: { type: 'string', default: 'cpu' },
   },
 });
 if (Number(a.threads) > 0) T.setNumThreads(Number(a.threads));
@@ -32,6 +33,8 @@ const G = buildGenerator(o, 1);
 const D = buildDiscriminator(o, 2);
 // Random VGG19 weights cost the same time as trained ones (no weights can be downloaded here).
 const vgg = a.no_vgg ? null : new Vgg19Features().eval().requiresGrad_(false);
+const device = String(a.device);
+if (device !== 'cpu') for (const m of [G, D, vgg]) m?.to(device);
 const optimizerG = new T.Adam(G.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
 const optimizerD = new T.Adam(D.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
 const step = new TrainStep(
@@ -39,11 +42,18 @@ const step = new TrainStep(
   { num_D: o.num_D!, n_layers_D: o.n_layers_D!, lambda_feat: 10, no_vgg_loss: a.no_vgg },
 );
 // As ref_step.py: random class ids per pixel, the instance map equal to the label map.
-const label = T.keep(T.randint(0, labelNc, [1, 1, h, w]));
+const label = T.keep(T.randint(0, labelNc, [1, 1, h, w], { device }));
 const inputLabel = T.keep(encodeInput({ label, inst: label }, { label_nc: labelNc }));
-const realImage = T.keep(T.rand([1, 3, h, w]).mul(2).sub(1));
+const realImage = T.keep(T.rand([1, 3, h, w], { device }).mul(2).sub(1));
 
-const run = () => step.step({ inputLabel, realImage }).losses;
+// On CUDA the updates run asynchronously: reading a parameter back waits for them, so the time
+// is the whole iteration's (the official script's float(loss) after its steps does the same).
+const firstParam = G.parameters()[0]!;
+const run = () => {
+  const losses = step.step({ inputLabel, realImage }).losses;
+  if (device !== 'cpu') T.tidy(() => firstParam.sum().item());
+  return losses;
+};
 run(); // warm-up
 const times: number[] = [];
 let losses = run();
@@ -56,6 +66,6 @@ for (let i = 0; i < Number(a.iters); i++) {
 const sorted = [...times].sort((x, y) => x - y);
 const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
 console.log(JSON.stringify({
-  impl: 'pix2pixhd-ts', threads: T.getNumThreads(), net: a.net, w, h, label_nc: labelNc, ngf: o.ngf, vgg: !a.no_vgg,
+  impl: 'pix2pixhd-ts', device, threads: T.getNumThreads(), net: a.net, w, h, label_nc: labelNc, ngf: o.ngf, vgg: !a.no_vgg,
   sec_per_iter: sorted[sorted.length >> 1], all: times, losses, peak_rss_mb: hwm ? Number(hwm[1]) / 1024 : null,
 }));
