@@ -3,12 +3,13 @@
 # sudo), npm packages, the native libtorch binding. Quick when everything is already there.
 #   scripts/setup.sh          what the project needs to run
 #   scripts/setup.sh --test   also what the tests use (Debian's python3-torch, for the interop
-#                             tests that compare against PyTorch itself; never a runtime dependency)
+#                             tests that compare against PyTorch itself; Debian's chromium, for the
+#                             editor's browser tests through playwright-core; never runtime dependencies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libtorch-dev libopenblas0-pthread cmake g++ ninja-build)
-if [[ "${1:-}" == "--test" ]]; then packages+=(python3-torch); fi
+if [[ "${1:-}" == "--test" ]]; then packages+=(python3-torch chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -80,7 +80,11 @@ export async function readRgb(file: string): Promise<RgbImage> {
  * PNG (the palette indices are the ids), or an RGB PNG whose three channels are equal.
  */
 export async function readIdMap(file: string, role: IdMapRole): Promise<IdMap> {
-  const bytes = await readBytes(file);
+  return decodeIdMap(await readBytes(file), file, role);
+}
+
+/** readIdMap on bytes already in memory (an upload); `file` names them in messages. */
+export async function decodeIdMap(bytes: Buffer, file: string, role: IdMapRole): Promise<IdMap> {
   if (isJpeg(bytes) || /\.jpe?g$/i.test(file)) {
     throw new DataError(
       `${file}: ${role}s must be lossless PNG: JPEG changes class ids (its compression blends neighbouring values). ` +

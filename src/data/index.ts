@@ -40,7 +40,7 @@ export { DEFAULT_DATA_OPTIONS, RESIZE_OR_CROP_MODES, resolveDataOptions, type Da
 export { findDataset, listImages, pairingKey, type DatasetEntry, type FoundDataset } from './layout.js';
 export { DataError } from './errors.js';
 export { WorkerPool } from './worker-pool.js';
-export { encodeIdPng, encodePng, readIdMap, readImageSize, readRgb, IMAGE_EXTENSIONS, type IdMap, type RgbImage, type Size } from './image-io.js';
+export { decodeIdMap, encodeIdPng, encodePng, readIdMap, readImageSize, readRgb, IMAGE_EXTENSIONS, type IdMap, type IdMapRole, type RgbImage, type Size } from './image-io.js';
 export { applyPlan, drawParams, planTransform, rgbToNormalizedChw, roundHalfEven, sizeMultiple, type TransformParams, type TransformPlan } from './transforms.js';
 export { resizeBicubic } from './resample.js';
 export { deriveSeed, Rng } from './rng.js';

@@ -3,7 +3,7 @@
 import type { DataOptions } from '../data/index.js';
 import { buildGenerator, type Generator, type NetworkOptions } from '../models/from-options.js';
 import { ImageMetrics, type ClassColourError } from './metrics.js';
-import { synthesizeDataset } from './synthesize-dataset.js';
+import { synthesizeDataset, type FeatureSource } from './synthesize-dataset.js';
 
 export interface EvaluationFigures {
   images: number;
@@ -12,10 +12,13 @@ export interface EvaluationFigures {
   classes: ClassColourError[];
 }
 
-export async function evaluateGenerator(G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu'): Promise<EvaluationFigures> {
+/** `features`: for runs with instance features, where their feature maps come from (see synthesizeDataset). */
+export async function evaluateGenerator(
+  G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu', features?: FeatureSource | null,
+): Promise<EvaluationFigures> {
   const metrics = new ImageMetrics();
   let images = 0;
-  for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: true }, howMany, device)) {
+  for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: true }, howMany, device, features)) {
     if (!r.real || !r.label) throw new Error(`${r.labelPath}: evaluation needs the real photo and the label map at the same size`);
     metrics.add(r.synthesized.rgb, r.real.rgb, r.label);
     images++;

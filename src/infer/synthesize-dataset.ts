@@ -1,12 +1,27 @@
 // Synthesis over a data set's phase (what `pix2pixhd test` and `eval` run): every label map (with
 // its instance map) through G, the result at the label map's own size on disk.
+//
+// Runs trained with features (instance_feat / label_feat) also need a feature map per image,
+// from one of two sources, as the official inference:
+//   - 'encoder': E on the real photo (use_encoded_image): every object keeps its own look;
+//   - 'styles':  per object a cluster of its class from the cluster file (encode-features),
+//                chosen by a styles file or drawn at random, seeded per image.
 import { basename, extname } from 'node:path';
 import { colorizeLabel, openData, tensorToRgb, type DataOptions } from '../data/index.js';
+import type { Encoder } from '../models/encoder.js';
 import type { Generator, NetworkOptions } from '../models/from-options.js';
 import { usesFeatures } from '../models/from-options.js';
+import { encodeFeatures, groupMap } from '../features/encode.js';
+import { choicesForImage, sampleFeatureMap, type ChosenFeature, type StylesFile } from '../features/feature-map.js';
+import type { StyleBank } from '../features/style-bank.js';
 import { batchToTensors } from '../train/batch.js';
-import { F, tidy } from '../torch/index.js';
+import { cat, F, tensor, tidy } from '../torch/index.js';
 import { imageToRgb, sizeMultiple, synthesize } from './synthesize.js';
+
+/** Where a feature run's feature maps come from at synthesis time. */
+export type FeatureSource =
+  | { kind: 'encoder'; E: Encoder }
+  | { kind: 'styles'; bank: StyleBank; styles?: StylesFile | null; seed?: number };
 
 export interface RgbPicture {
   rgb: Uint8Array;
@@ -24,6 +39,10 @@ export interface SynthesisResult {
   real: RgbPicture | null;
   /** Class ids per pixel at that size (label_nc > 0). */
   label: Int32Array | null;
+  /** Instance ids per pixel at that size (when the data set has instance maps). */
+  inst: Int32Array | null;
+  /** Feature runs with styles: the feature vector chosen for each object, and how. */
+  chosen: ChosenFeature[] | null;
 }
 
 /**
@@ -32,12 +51,24 @@ export interface SynthesisResult {
  * with other modes the result is resized back to the file's size.
  */
 export async function* synthesizeDataset(
-  G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu',
+  G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu', features?: FeatureSource | null,
 ): AsyncGenerator<SynthesisResult> {
-  if (usesFeatures(o)) throw new Error('this run uses instance features: synthesis with feature styles needs encode-features first (not supported yet)');
+  const withFeatures = usesFeatures(o);
+  if (withFeatures && !features) {
+    throw new Error(
+      'this run uses instance features (--instance_feat / --label_feat): give their source, either clusters from ' +
+        "'pix2pixhd encode-features' (--cluster_path, optionally --styles) or --use_encoded_image (encode the real photos)",
+    );
+  }
+  if (withFeatures && features?.kind === 'styles' && features.bank.featNum !== o.feat_num) {
+    throw new Error(`the style bank has feature vectors of ${features.bank.featNum} values, the run uses feat_num ${o.feat_num}`);
+  }
   const noResize = data.resize_or_crop === 'none';
   const { loader } = openData({
     ...data, isTrain: false, serial_batches: true, batchSize: 1, no_flip: true,
+    // The maps are synthesised from clusters or the photo, never from precomputed files.
+    load_features: false,
+    ...(withFeatures && features?.kind === 'encoder' ? { use_encoded_image: true } : {}),
     ...(noResize ? { n_downsample_global: 0, netG: 'global' as const } : {}),
   });
   const multiple = sizeMultiple(o);
@@ -47,21 +78,40 @@ export async function* synthesizeDataset(
     count++;
     const source = b.sourceSizes[0]!;
     const { width: w, height: h } = b;
+    const name = basename(b.paths[0]!, extname(b.paths[0]!));
+    let chosen: ChosenFeature[] | null = null;
     const pictures = tidy(() => {
-      const t = batchToTensors({ ...b, batchSize: 1 }, o, device);
-      let fake = synthesize(G, t.inputLabel, multiple);
+      const t = batchToTensors({ ...b, batchSize: 1, feat: null }, o, device);
+      let input = t.inputLabel;
+      if (withFeatures) {
+        const groups = groupMap(o, b.label, b.inst, b.paths[0]!);
+        const dev = device !== 'cpu' ? { device } : {};
+        let feat;
+        if (features!.kind === 'encoder') {
+          if (!b.image) throw new Error(`${b.paths[0]}: --use_encoded_image needs the real photo of every map (${String(data.phase)}_img/)`);
+          feat = encodeFeatures(features!.E, tensor(b.image, [1, 3, h, w], dev), tensor(groups, [1, 1, h, w], { dtype: 'int64', ...dev }));
+        } else {
+          const s = sampleFeatureMap(groups, w, h, features!.bank, { choices: choicesForImage(features!.styles, name), seed: features!.seed ?? 0, name });
+          chosen = s.chosen;
+          feat = tensor(s.map, [1, o.feat_num, h, w], dev);
+        }
+        input = cat([input, feat], 1);
+      }
+      let fake = synthesize(G, input, multiple);
       if (w !== source.width || h !== source.height) fake = F.interpolate(fake, { size: [source.height, source.width], mode: 'bilinear' });
       return imageToRgb(fake, 0);
     });
     const label = o.label_nc > 0 ? (b.label as Int32Array) : null;
     const same = w === source.width && h === source.height;
     yield {
-      name: basename(b.paths[0]!, extname(b.paths[0]!)),
+      name,
       labelPath: b.paths[0]!,
       input: label ? { rgb: colorizeLabel(label, w, h, o.label_nc), width: w, height: h } : { rgb: tensorToRgb(b.label as Float32Array, w, h), width: w, height: h },
       synthesized: pictures,
       real: b.image && same ? { rgb: tensorToRgb(b.image, w, h), width: w, height: h } : null,
       label: same ? label : null,
+      inst: same ? b.inst : null,
+      chosen,
     };
   }
 }

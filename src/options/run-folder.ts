@@ -23,11 +23,28 @@ function show(v: OptionValue): string {
   return String(v);
 }
 
+/** Python's str() of a float: 10.0, 0.0002, 1e-05 (exponent below 1e-4 and from 1e16, two digits at least). */
+function pyFloatText(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  const abs = Math.abs(x);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
+    const [mantissa, exp] = x.toExponential().split('e') as [string, string];
+    const e = Number(exp);
+    return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  return Number.isInteger(x) ? x.toFixed(1) : String(x);
+}
+
+/** A value as the official opt.txt shows it (str() of the Python value: floats keep their '.0'). */
+function showForTxt(key: string, v: OptionValue): string {
+  return OPTIONS_BY_NAME.get(key)?.kind === 'float' && typeof v === 'number' ? pyFloatText(v) : show(v);
+}
+
 /** Writes opt.txt (the official format) and opt.json into the run folder. */
 export function saveRunOptions(dir: string, values: Record<string, OptionValue>): void {
   mkdirSync(dir, { recursive: true });
   const keys = Object.keys(values).sort();
-  const txt = ['------------ Options -------------', ...keys.map((k) => `${k}: ${show(values[k]!)}`), '-------------- End ----------------', ''].join('\n');
+  const txt = ['------------ Options -------------', ...keys.map((k) => `${k}: ${showForTxt(k, values[k]!)}`), '-------------- End ----------------', ''].join('\n');
   atomicWrite(join(dir, 'opt.txt'), txt);
   const json: Record<string, OptionValue | string> = {};
   for (const k of keys) json[k] = values[k] === Number.POSITIVE_INFINITY ? 'inf' : values[k]!;

@@ -37,7 +37,8 @@ export function batchToTensors(b: DataBatch, o: NetworkOptions, device?: string)
     ? tensor(b.label as Float32Array, [n, o.input_nc, h, w], dev)
     : tensor(b.label as Int32Array, [n, 1, h, w], { dtype: 'int64', ...dev });
   const inst = b.inst ? tensor(b.inst, [n, 1, h, w], { dtype: 'int64', ...dev }) : null;
-  const feat = b.feat ? tensor(b.feat, [n, o.feat_num, h, w], dev) : null;
+  // Feature maps load as RGB images: their channel count is the file's (checked against feat_num by the trainer).
+  const feat = b.feat ? tensor(b.feat, [n, b.feat.length / (n * h * w), h, w], dev) : null;
   const inputLabel = encodeInput({ label, inst: o.no_instance ? null : inst }, { label_nc: o.label_nc, no_instance: o.no_instance });
   return {
     inputLabel, realImage: b.image ? tensor(b.image, [n, 3, h, w], dev) : null, inst, label: o.label_nc === 0 ? null : label, feat,

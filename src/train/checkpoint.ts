@@ -6,10 +6,10 @@
 //
 // Crash safety: every file is written to a temporary name and renamed; the state file is renamed
 // last, so it never points at files that are not complete.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import {
-  type Adam, type AdamHyper, type AdamStateDict, loadTensorDict, saveTensorDict, tensorFromRaw, tensorToRaw, type nn, type Tensor,
+  type Adam, type AdamHyper, type AdamStateDict, loadTensorDict, tensorFromRaw, tensorToRaw, type nn, type Tensor,
 } from '../torch/index.js';
 import { isRawTensor, PyDict, PyTuple, pyFloat, readPthFile, writePthFile, type PyValue } from '../torch/pth/index.js';
 
@@ -95,13 +95,32 @@ export interface CheckpointParts {
   optimizerD?: Adam;
 }
 
-/** Saves networks, optimizers and the training state under `which` ('latest' or an epoch). */
+const stateDictToPy = (m: nn.Module): PyDict => PyDict.ordered([...m.stateDict()].map(([k, t]) => [k, tensorToRaw(t)] as [string, PyValue]));
+
+/**
+ * Saves networks, optimizers and the training state under `which` ('latest' or an epoch). Every
+ * file is first written whole (and fsynced) under a temporary name; only then are they renamed,
+ * one after the other, the state last. A crash while writing, the slow part, leaves the previous
+ * checkpoint as it was: its networks, optimizers and state still belong together.
+ */
 export function saveCheckpoint(dir: string, which: string, parts: CheckpointParts, state?: TrainingState): void {
-  saveTensorDict(netPath(dir, which, 'G'), parts.G.stateDict());
-  if (parts.D) saveTensorDict(netPath(dir, which, 'D'), parts.D.stateDict());
-  if (parts.E) saveTensorDict(netPath(dir, which, 'E'), parts.E.stateDict());
-  if (parts.optimizerG) writePthFile(join(dir, `${which}_optim_G.pth`), adamToPy(parts.optimizerG.stateDict()));
-  if (parts.optimizerD) writePthFile(join(dir, `${which}_optim_D.pth`), adamToPy(parts.optimizerD.stateDict()));
+  const files: [string, () => PyValue][] = [[netPath(dir, which, 'G'), () => stateDictToPy(parts.G)]];
+  if (parts.D) files.push([netPath(dir, which, 'D'), () => stateDictToPy(parts.D!)]);
+  if (parts.E) files.push([netPath(dir, which, 'E'), () => stateDictToPy(parts.E!)]);
+  if (parts.optimizerG) files.push([join(dir, `${which}_optim_G.pth`), () => adamToPy(parts.optimizerG!.stateDict())]);
+  if (parts.optimizerD) files.push([join(dir, `${which}_optim_D.pth`), () => adamToPy(parts.optimizerD!.stateDict())]);
+  const staged: [string, string][] = [];
+  try {
+    for (const [path, value] of files) {
+      const tmp = `${path}.tmp-${process.pid}`;
+      writePthFile(tmp, value(), { archiveName: basename(path, '.pth') });
+      staged.push([tmp, path]);
+    }
+  } catch (e) {
+    for (const [tmp] of staged) rmSync(tmp, { force: true });
+    throw e;
+  }
+  for (const [tmp, path] of staged) renameSync(tmp, path);
   if (state) {
     writeJsonAtomic(join(dir, `${which}_state.json`), state);
     // The official train.py reads iter.txt (epoch, then iteration) on --continue_train.

@@ -47,8 +47,13 @@ export interface TrainBatch {
   inputLabel: Tensor;
   /** The real image [N, output_nc, H, W] in [-1, 1]. */
   realImage: Tensor;
-  /** Instance ids [N, 1, H, W], for the encoder (when E is given). */
+  /**
+   * What E averages over [N, 1, H, W] (when E is given): the instance ids, or the label ids for
+   * label_feat runs (as the official model passes the label map to E then).
+   */
   inst?: Tensor | null;
+  /** Precomputed feature maps [N, feat_num, H, W] (load_features runs, which have no E). */
+  feat?: Tensor | null;
 }
 
 /** The losses of one iteration, named as the official ones; disabled losses are absent. */
@@ -90,10 +95,13 @@ export class TrainStep {
     return this.parts.D.forward(cat([inputLabel, image], 1));
   }
 
-  /** The generator's input: the label encoding, with the encoder's instance features when E is used. */
+  /**
+   * The generator's input: the label encoding, with the encoder's instance features when E is
+   * used, or the precomputed feature maps when the batch has them (load_features).
+   */
   generatorInput(batch: TrainBatch): Tensor {
     const { E } = this.parts;
-    if (!E) return batch.inputLabel;
+    if (!E) return batch.feat ? cat([batch.inputLabel, batch.feat], 1) : batch.inputLabel;
     if (!batch.inst) throw new Error('the encoder needs the instance map (batch.inst)');
     return cat([batch.inputLabel, E.forward(batch.realImage, batch.inst)], 1);
   }

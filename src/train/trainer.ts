@@ -2,14 +2,14 @@
 // `niter` epochs then decayed linearly over `niter_decay`, only the outermost local enhancer
 // trained for the first `niter_fix_global` epochs, checkpoints every `save_latest_freq`
 // iterations and `save_epoch_freq` epochs, losses logged and samples shown on an HTML page.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildDiscriminator, buildEncoder, buildGenerator, outermostEnhancerPrefix, type Generator, type NetworkOptions } from '../models/from-options.js';
+import { buildDiscriminator, buildEncoder, buildGenerator, outermostEnhancerPrefix, usesFeatures, type Generator, type NetworkOptions } from '../models/from-options.js';
 import { Vgg19Features } from '../models/vgg19.js';
 import { VGGLoss } from '../losses/vgg-loss.js';
 import { Adam, loadTensorDict, manualSeed, noGrad, type Tensor, tidy } from '../torch/index.js';
 import { deriveSeed, mulberry32 } from '../util/random.js';
-import { batchToTensors, type DataBatch } from './batch.js';
+import { batchToTensors, type BatchTensors, type DataBatch } from './batch.js';
 import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { ImagePool } from './image-pool.js';
 import { learningRateAt, totalEpochs } from './schedule.js';
@@ -78,6 +78,7 @@ function parametersWithPrefix(G: Generator, prefix: string): Tensor[] {
 /** Trains a run end to end; resolves when the last epoch is done. */
 export async function train(opts: TrainOptions, data: BatchSource, events: TrainEvents = {}): Promise<TrainResult> {
   const runDir = join(opts.checkpoints_dir, opts.name);
+  mkdirSync(runDir, { recursive: true });
   manualSeed(opts.seed);
   const G = buildGenerator(opts, deriveSeed(opts.seed, 'G'));
   const D = buildDiscriminator(opts, deriveSeed(opts.seed, 'D'));
@@ -157,7 +158,7 @@ export async function train(opts: TrainOptions, data: BatchSource, events: Train
       const { losses, fake } = tidy(() => {
         const tensors = batchToTensors(batch, opts, device);
         if (!tensors.realImage) throw new Error(`no photo for ${batch.paths.join(', ')}: training needs photos`);
-        return stepper.step({ inputLabel: tensors.inputLabel, realImage: tensors.realImage, inst: tensors.inst }, { keepFake: display });
+        return stepper.step({ inputLabel: tensors.inputLabel, realImage: tensors.realImage, ...featureInputs(tensors, batch, opts) }, { keepFake: display });
       });
       state.totalSteps += batch.batchSize;
       epochIter += batch.batchSize;
@@ -204,6 +205,26 @@ export async function train(opts: TrainOptions, data: BatchSource, events: Train
   D.dispose();
   G.dispose();
   return { runDir, totalSteps: state.totalSteps, lastLosses };
+}
+
+/**
+ * What the features of a run take from a batch, as the official model: E averages over the
+ * instance map, or over the label map with label_feat; load_features runs (no E) read the
+ * precomputed maps instead. Runs without features take neither.
+ */
+function featureInputs(t: BatchTensors, batch: DataBatch, o: NetworkOptions): { inst?: Tensor | null; feat?: Tensor | null } {
+  if (!usesFeatures(o)) return {};
+  if (o.load_features) {
+    if (!t.feat) throw new Error(`load_features: no precomputed feature map was loaded for ${batch.paths.join(', ')} (run 'pix2pixhd precompute-features' first)`);
+    if (t.feat.shape[1] !== o.feat_num) throw new Error(`load_features: the feature maps have ${t.feat.shape[1]} channels, feat_num is ${o.feat_num}`);
+    return { feat: t.feat };
+  }
+  if (o.label_feat) {
+    if (!t.label) throw new Error('label_feat needs a label map of class ids (label_nc > 0)');
+    return { inst: t.label };
+  }
+  if (!t.inst) throw new Error('instance_feat needs the instance maps: do not set --no_instance');
+  return { inst: t.inst };
 }
 
 /**

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadGenerator } from '../../infer/load-generator.js';
+import { openFeatureSource } from '../feature-source.js';
 import { synthesizeDataset, type SynthesisResult } from '../../infer/synthesize-dataset.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError, parseOptions } from '../../options/parse.js';
@@ -16,6 +17,12 @@ import { applyRuntimeOptions, dataOptions, trainOptions, type Values } from '../
 const EXTRA: OptionDef[] = [
   { name: 'label', kind: 'string', default: '', help: 'synthesise this one label map (PNG of class ids) instead of a data set', groups: [] },
   { name: 'inst', kind: 'string', default: '', help: 'its instance map (with --label)', groups: [] },
+  {
+    name: 'styles', kind: 'string', default: '',
+    help: 'feature runs: a JSON file choosing styles — instance id → cluster index of its class or a feature vector; ' +
+      '"classes": {class id → …}; "images": {name → {…}} (see src/features/feature-map.ts); unnamed objects get a random cluster (--seed)',
+    groups: [],
+  },
 ];
 const DEFAULTS = { phase: 'test', resize_or_crop: 'none' };
 export const TEST_USAGE = 'pix2pixhd test --name RUN [--dataroot DIR | --label MAP.png [--inst INST.png]] [options]';
@@ -25,7 +32,10 @@ export const TEST_HELP = () => helpText(TEST_USAGE,
   'folder (opt.json or the official opt.txt); give them only for checkpoints that came without one.\n' +
   'Results have the label map\'s own size: G needs sizes that are multiples of 2^(n_downsample_global +\n' +
   'n_local_enhancers), so the maps are padded to the next multiple and the result cropped back\n' +
-  '(resize_or_crop defaults to none here; other modes resize the result back to the file\'s size).',
+  '(resize_or_crop defaults to none here; other modes resize the result back to the file\'s size).\n' +
+  'Runs trained with --instance_feat/--label_feat take each object\'s features from the clusters of\n' +
+  '\'pix2pixhd encode-features\' (--cluster_path: our JSON or the official .npy; --styles chooses them, the\n' +
+  'rest are drawn at random with --seed), or from the real photos with --use_encoded_image.',
   ['base', 'test'], EXTRA, DEFAULTS);
 
 /** Parses test-like commands: base + test options, the run's saved options applied. */
@@ -58,17 +68,23 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
   const single = v.label ? singleMapDataroot(v) : null;
   try {
     const G = loadGenerator(o, runDir(v), String(v.which_epoch), device);
+    const features = openFeatureSource(v, o, runDir(v), device);
+    if (features.description) out.write(`${features.description}\n`);
     const data = { ...dataOptions(v, false), ...(single ? { dataroot: single.dataroot, phase: 'test' } : {}) };
     const dataroot = String(data.dataroot);
     const withPhotos = !single && existsSync(join(dataroot, `${String(data.phase)}_img`));
     const dir = join(String(v.results_dir), String(v.name), `${String(v.phase)}_${String(v.which_epoch)}`);
     const rows: ResultRow[] = [];
     mkdirSync(join(dir, 'images'), { recursive: true });
-    for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, Number(v.how_many), device)) {
-      rows.push(await writeResult(dir, r));
-      out.write(`${r.name}\n`);
+    try {
+      for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, Number(v.how_many), device, features.source)) {
+        rows.push(await writeResult(dir, r));
+        out.write(`${r.name}\n`);
+      }
+    } finally {
+      features.dispose();
+      G.dispose();
     }
-    G.dispose();
     const page = await resultsPage(dir, `pix2pixHD ${String(v.name)}: ${String(v.phase)} (${String(v.which_epoch)})`, rows);
     out.write(`${rows.length} results in ${dir}; open ${page}\n`);
     return { dir, results: rows.length };

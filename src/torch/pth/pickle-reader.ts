@@ -30,6 +30,12 @@ export interface UnpickleOptions {
   wrapFloats?: boolean;
   /** Where the pickle sits in the file (e.g. the zip entry), for error messages. */
   context?: string;
+  /**
+   * How Python 2 `str` (SHORT_BINSTRING, BINSTRING) is decoded: 'utf-8' (default, as torch.load)
+   * or 'latin1' (as numpy.load(encoding='latin1'): every byte becomes the char of that code, so
+   * binary payloads such as a numpy array's raw data survive).
+   */
+  py2Strings?: 'utf-8' | 'latin1';
 }
 
 export interface UnpickleResult {
@@ -132,6 +138,13 @@ export function unpickle(
     } catch {
       return fail('invalid UTF-8 in string');
     }
+  };
+  // Byte by byte: WHATWG's 'latin1' label means windows-1252, which remaps 0x80–0x9f.
+  const py2String = (b: Uint8Array): string => {
+    if (options.py2Strings !== 'latin1') return text(b);
+    let s = '';
+    for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+    return s;
   };
   const pop = (): unknown => {
     if (stack.length === 0 || (marks.length && stack.length <= marks[marks.length - 1]!)) {
@@ -325,12 +338,12 @@ export function unpickle(
         stack.push(text(take(u64())));
         break;
       case 0x55: // SHORT_BINSTRING (Python 2 str; torch.load decodes it as UTF-8)
-        stack.push(text(take(u8())));
+        stack.push(py2String(take(u8())));
         break;
       case 0x54: { // BINSTRING
         const len = i32();
         if (len < 0) fail('negative BINSTRING length');
-        stack.push(text(take(len)));
+        stack.push(py2String(take(len)));
         break;
       }
       case 0x42: // BINBYTES

@@ -1,0 +1,66 @@
+// `pix2pixhd serve`: the editor. Loads a trained run (G, and its style bank when it was trained
+// with instance features) into synthesis worker threads and serves the web page on localhost.
+import { availableParallelism } from 'node:os';
+import { startEditorServer, type EditorServer } from '../../server/app.js';
+import { LIMITS } from '../../server/limits.js';
+import { runStyles } from '../../server/style-source.js';
+import type { OptionDef } from '../../options/definitions.js';
+import { helpText, OptionError, parseOptions } from '../../options/parse.js';
+import { applyRunOptions, loadRunOptions, runDir } from '../../options/run-folder.js';
+import { applyRuntimeOptions, trainOptions } from '../run-options.js';
+
+const EXTRA: OptionDef[] = [
+  { name: 'port', kind: 'int', default: 8080, help: 'the port to listen on (0: any free port)', groups: [] },
+  { name: 'host', kind: 'string', default: '127.0.0.1', help: 'the address to bind; the default keeps the editor on this machine', groups: [] },
+  { name: 'workers', kind: 'int', default: 1, help: 'synthesis worker threads, each holding the generator', groups: [] },
+  { name: 'queue', kind: 'int', default: LIMITS.defaultQueue, help: 'synthesis requests that may wait for a worker; more are refused with 503 and Retry-After', groups: [] },
+];
+const DEFAULTS = { phase: 'test' };
+export const SERVE_USAGE = 'pix2pixhd serve --name RUN [--checkpoints_dir DIR] [--port 8080] [--dataroot DIR] [options]';
+export const SERVE_HELP = () => helpText(SERVE_USAGE,
+  'Starts the editor on http://127.0.0.1:PORT/: open a test scene of the run\'s data set (or upload a label\n' +
+  'and instance map, or start blank), paint labels, draw and erase objects, pick each object\'s style (runs\n' +
+  'trained with --instance_feat and clustered features), and synthesise. The network options come from the\n' +
+  'run folder (opt.json / opt.txt); the data set defaults to the one the run was trained on (its --phase test).\n' +
+  'Synthesis runs on --workers threads (each loads libtorch and the generator) with --threads libtorch threads\n' +
+  'each (default: the cores shared out, at most 2 per worker); requests beyond --queue waiting ones get 503.\n' +
+  `Limits: uploads ${LIMITS.maxUploadBytes / 1048576} MiB, JSON bodies ${LIMITS.maxJsonBytes / 1048576} MiB, maps up to ${LIMITS.maxWidth}×${LIMITS.maxHeight}.`,
+  ['base', 'serve'], EXTRA, DEFAULTS);
+
+export async function serveCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<EditorServer> {
+  const parsed = parseOptions(argv, ['base', 'serve'], { extra: EXTRA, commandDefaults: DEFAULTS });
+  const dir = runDir(parsed.values);
+  const v = applyRunOptions(parsed, dir).values;
+  // The data set the run was trained on, unless one is given.
+  const saved = loadRunOptions(dir);
+  const dataroot = parsed.explicit.has('dataroot') ? String(v.dataroot) : saved?.dataroot !== undefined ? String(saved.dataroot) : String(v.dataroot);
+  const workers = Number(v.workers);
+  const queue = Number(v.queue);
+  const port = Number(v.port);
+  if (workers < 1) throw new OptionError(`--workers must be at least 1 (got ${workers})`);
+  if (queue < 0) throw new OptionError(`--queue must be 0 or more (got ${queue})`);
+  if (port < 0 || port > 65535) throw new OptionError(`--port must be between 0 and 65535 (got ${port})`);
+  const threadsOpt = Number(v.threads);
+  const threads = threadsOpt > 0 ? threadsOpt : Math.min(2, Math.max(1, Math.floor(availableParallelism() / workers)));
+  const { device } = applyRuntimeOptions({ ...v, threads: 0 });
+  const o = trainOptions(v);
+  const styles = runStyles(v, o, dir);
+  const server = await startEditorServer({
+    runDir: dir, name: String(v.name), which: String(v.which_epoch), network: o,
+    dataroot, phase: String(v.phase), styles: styles.clusters, stylesNote: styles.note, device, threads,
+    pool: { workers, queue }, host: String(v.host), port,
+    log: (line) => out.write(`${line}\n`),
+  });
+  out.write(
+    `pix2pixhd serve: run ${String(v.name)} (${String(v.which_epoch)}), ${o.netG} generator, ${workers} worker(s) × ${threads} thread(s), queue ${queue}\n` +
+    `styles: ${styles.note}\n` +
+    `editor: ${server.url}   (Ctrl+C stops it)\n`,
+  );
+  const stop = (): void => {
+    out.write('pix2pixhd serve: stopping\n');
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return server;
+}

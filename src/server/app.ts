@@ -1,0 +1,319 @@
+// The editor's HTTP server (node:http): the page's own three files, and a JSON API over a trained
+// run — the run's classes and styles, its test scenes, decoding uploaded maps, encoding edited
+// ones, and synthesis on worker threads behind a bounded queue.
+//
+//   GET  /                          the editor page (and /editor.js, /editor.css; nothing else is served)
+//   GET  /api/info                  the run: classes (names, colours, things), styles, limits, sizes
+//   GET  /api/scenes                the test scenes of the run's data set
+//   GET  /api/scenes/NAME           one scene's label and instance maps (base64 uint16)
+//   POST /api/decode?role=label|inst[&width=W&height=H]   a PNG id map → base64 uint16 (the size must match W×H when given)
+//   POST /api/encode                {role, width, height, ids} → a PNG of the ids (8-bit, or 16-bit when needed)
+//   POST /api/synthesize            {width, height, label, inst, styles?, seed?} → image/png
+//
+// Every error is JSON {error: message} with a 4xx/5xx status; the page shows the message.
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CITYSCAPES_LABELS, encodeIdPng, encodePng, findDataset, labelPalette, readIdMap, resolveDataOptions, type DatasetEntry } from '../data/index.js';
+import { sizeMultiple } from '../infer/synthesize.js';
+import type { NetworkOptions } from '../models/from-options.js';
+import { HttpError, LIMITS, minSide } from './limits.js';
+import { checkLabelIds, checkSize, checkStyleChoices, decodeIds, decodeUpload, encodeIds, type SizeRule } from './maps.js';
+import { SynthesisPool, type PoolOptions } from './synth-pool.js';
+import type { FeatureClusters } from '../features/cluster-file.js';
+import { StyleBank } from '../features/style-bank.js';
+
+export interface EditorServerOptions {
+  /** The run folder (checkpoints_dir/name) and which checkpoint to load. */
+  runDir: string;
+  name: string;
+  which: string;
+  network: NetworkOptions;
+  /** The run's data set and phase, for the scenes to open (absent: none). */
+  dataroot?: string;
+  phase?: string;
+  /** The run's feature clusters: the styles the page offers (null: none). */
+  styles: FeatureClusters | null;
+  /** Why there are no styles, for the page, when there are none. */
+  stylesNote?: string;
+  device?: string;
+  /** libtorch threads per worker. */
+  threads: number;
+  pool: PoolOptions;
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Size of a blank canvas when the run has no scenes to take it from. */
+  blankSize?: { width: number; height: number };
+  log?: (line: string) => void;
+}
+
+export interface EditorServer {
+  server: Server;
+  pool: SynthesisPool;
+  url: string;
+  close: () => Promise<void>;
+}
+
+const WEB = join(fileURLToPath(new URL('.', import.meta.url)), 'web');
+const STATIC: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/editor.js': { file: 'editor.js', type: 'text/javascript; charset=utf-8' },
+  '/editor.css': { file: 'editor.css', type: 'text/css; charset=utf-8' },
+};
+
+/** Cityscapes' classes with instances (labels.py's hasInstances). */
+const CITYSCAPES_THINGS = new Set([24, 25, 26, 27, 28, 29, 30, 31, 32, 33]);
+
+function classNames(labelNc: number): string[] {
+  const cityscapes = labelNc === 34 || labelNc === 35;
+  return Array.from({ length: labelNc }, (_, id) => (cityscapes ? CITYSCAPES_LABELS[id]!.name : `class ${id}`));
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers });
+  res.end(text);
+}
+
+function sendBytes(res: ServerResponse, type: string, body: Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { 'Content-Type': type, 'Content-Length': body.length, 'Cache-Control': 'no-store', ...headers });
+  res.end(body);
+}
+
+/** The request body, at most `limit` bytes (413 beyond it, without reading the rest). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit} bytes (${limit / 1048576} MiB)`, { Connection: 'close' }));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      if (over) return;
+      size += c.length;
+      if (size > limit) {
+        over = true;
+        reject(new HttpError(413, `the request body is over the limit of ${limit} bytes (${limit / 1048576} MiB)`, { Connection: 'close' }));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => { if (!over) resolve(Buffer.concat(chunks)); });
+    req.on('error', reject);
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const type = String(req.headers['content-type'] ?? '');
+  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, `send JSON with Content-Type: application/json (got '${type || 'none'}')`);
+  const body = await readBody(req, LIMITS.maxJsonBytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new HttpError(400, `the request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'the request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export async function startEditorServer(opts: EditorServerOptions): Promise<EditorServer> {
+  const o = opts.network;
+  if (o.label_nc < 1) throw new Error('the editor paints label maps: this run has label_nc 0 (image inputs), which it cannot edit');
+  const log = opts.log ?? (() => undefined);
+  const multiple = sizeMultiple(o);
+  const rule: SizeRule = { minSide: minSide(multiple) };
+  const names = classNames(o.label_nc);
+  const className = (id: number): string => names[id] ?? `class ${id}`;
+  const statics = Object.fromEntries(Object.entries(STATIC).map(([route, s]) => [route, { ...s, body: readFileSync(join(WEB, s.file)) }]));
+
+  // The run's test scenes, by name; a name from the URL is only ever looked up here, never joined to a path.
+  const scenes = new Map<string, DatasetEntry>();
+  let scenesNote = 'no data set given (--dataroot)';
+  if (opts.dataroot) {
+    try {
+      const found = findDataset(resolveDataOptions({ dataroot: opts.dataroot, phase: opts.phase ?? 'test', label_nc: o.label_nc, no_instance: o.no_instance, isTrain: false }));
+      for (const e of found.entries) scenes.set(e.key.replace(/[\\/]/g, '_'), e);
+      scenesNote = `${scenes.size} scenes from ${found.dirs.label}`;
+    } catch (e) {
+      scenesNote = (e as Error).message.split('\n')[0]!;
+    }
+  }
+  let blank = opts.blankSize ?? { width: 512, height: 256 };
+  const first = scenes.values().next().value as DatasetEntry | undefined;
+  if (first && !opts.blankSize) {
+    try {
+      const m = await readIdMap(first.label, 'label map');
+      blank = { width: m.width, height: m.height };
+    } catch { /* keep the default */ }
+  }
+
+  const bank = opts.styles ? new StyleBank(opts.styles) : null;
+  const palette = labelPalette(o.label_nc);
+  const info = {
+    name: opts.name,
+    which_epoch: opts.which,
+    label_nc: o.label_nc,
+    no_instance: o.no_instance,
+    netG: o.netG,
+    sizeMultiple: multiple,
+    classes: names.map((name, id) => ({
+      id, name, color: [palette[3 * id], palette[3 * id + 1], palette[3 * id + 2]],
+      thing: o.label_nc === 34 || o.label_nc === 35 ? CITYSCAPES_THINGS.has(id) : id > 0,
+    })),
+    styles: bank
+      ? {
+        featNum: bank.featNum,
+        classes: bank.classes().map((c) => ({
+          id: c.classId, name: className(c.classId), clusters: c.styles.map((s) => ({ index: s.index, swatch: s.swatch, count: s.count })),
+        })),
+      }
+      : null,
+    stylesNote: bank ? null : (opts.stylesNote ?? 'this run has no instance styles'),
+    scenesNote,
+    blank,
+    limits: {
+      maxUploadBytes: LIMITS.maxUploadBytes, maxJsonBytes: LIMITS.maxJsonBytes, maxWidth: LIMITS.maxWidth, maxHeight: LIMITS.maxHeight,
+      minSide: rule.minSide, queue: opts.pool.queue, workers: opts.pool.workers, threadsPerWorker: opts.threads,
+    },
+  };
+
+  const pool = new SynthesisPool(
+    {
+      runDir: opts.runDir, which: opts.which, options: o, device: opts.device ?? 'cpu', threads: opts.threads,
+      clusters: opts.styles,
+    },
+    opts.pool,
+  );
+  try {
+    await pool.ready;
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = req.method ?? 'GET';
+    const p = url.pathname;
+    const s = statics[p];
+    if (s) {
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} ${p}: only GET`, { Allow: 'GET, HEAD' });
+      return sendBytes(res, s.type, s.body);
+    }
+    if (!p.startsWith('/api/')) throw new HttpError(404, `no such page: ${p} (the editor is at /)`);
+    const expect = (m: string): void => {
+      if (method !== m) throw new HttpError(405, `${method} ${p}: use ${m}`, { Allow: m });
+    };
+    if (p === '/api/info') {
+      expect('GET');
+      return sendJson(res, 200, { ...info, pool: pool.stats() });
+    }
+    if (p === '/api/scenes') {
+      expect('GET');
+      return sendJson(res, 200, { scenes: [...scenes.keys()], note: scenesNote });
+    }
+    if (p.startsWith('/api/scenes/')) {
+      expect('GET');
+      const name = decodeURIComponent(p.slice('/api/scenes/'.length));
+      const entry = scenes.get(name);
+      if (!entry) throw new HttpError(404, `no scene '${name}' in the run's data set`);
+      const label = await readIdMap(entry.label, 'label map');
+      checkLabelIds(label.data, o.label_nc);
+      const inst = entry.inst ? await readIdMap(entry.inst, 'instance map') : null;
+      return sendJson(res, 200, {
+        name, width: label.width, height: label.height, label: encodeIds(label.data),
+        // Without an instance map every pixel is its own class's stuff.
+        inst: encodeIds(inst ? inst.data : label.data),
+      });
+    }
+    if (p === '/api/decode') {
+      expect('POST');
+      const role = url.searchParams.get('role');
+      if (role !== 'label' && role !== 'inst') throw new HttpError(400, "role must be 'label' or 'inst'");
+      const body = await readBody(req, LIMITS.maxUploadBytes);
+      const map = await decodeUpload(body, role === 'label' ? 'label map' : 'instance map', rule);
+      const ww = url.searchParams.get('width');
+      const hh = url.searchParams.get('height');
+      if (ww !== null && hh !== null && (map.width !== Number(ww) || map.height !== Number(hh))) {
+        throw new HttpError(400, `the uploaded ${role === 'label' ? 'label' : 'instance'} map is ${map.width}×${map.height}; the label map open is ${ww}×${hh}: they must be the same size`);
+      }
+      if (role === 'label') checkLabelIds(map.ids, o.label_nc);
+      return sendJson(res, 200, { width: map.width, height: map.height, ids: encodeIds(map.ids) });
+    }
+    if (p === '/api/encode') {
+      expect('POST');
+      const body = await readJson(req);
+      const size = checkSize(body.width, body.height, rule);
+      const ids = decodeIds(body.ids, size, 'ids');
+      if (body.role === 'label') checkLabelIds(ids, o.label_nc);
+      else if (body.role !== 'inst') throw new HttpError(400, "role must be 'label' or 'inst'");
+      return sendBytes(res, 'image/png', await encodeIdPng(ids, size.width, size.height));
+    }
+    if (p === '/api/synthesize') {
+      expect('POST');
+      const body = await readJson(req);
+      const size = checkSize(body.width, body.height, rule);
+      const label = decodeIds(body.label, size, 'label');
+      checkLabelIds(label, o.label_nc);
+      const inst = body.inst === undefined || body.inst === null ? null : decodeIds(body.inst, size, 'inst');
+      if (!inst && !o.no_instance) throw new HttpError(400, 'this run takes an instance map: send inst too');
+      const seed = body.seed ?? 0;
+      if (!Number.isInteger(seed)) throw new HttpError(400, `seed must be an integer (got ${JSON.stringify(seed)})`);
+      const choices = checkStyleChoices(body.styles, inst, bank, className);
+      const abort = new AbortController();
+      const onClose = (): void => { if (!res.writableEnded) abort.abort(); };
+      res.on('close', onClose);
+      const t0 = performance.now();
+      const result = await pool.run({ ...size, label, inst, choices, seed: seed as number }, abort.signal);
+      const png = await encodePng(result.rgb, size.width, size.height, 3);
+      return sendBytes(res, 'image/png', png, {
+        'X-Synthesis-Ms': result.ms.toFixed(1), 'X-Total-Ms': (performance.now() - t0).toFixed(1),
+      });
+    }
+    throw new HttpError(404, `no such API route: ${p}`);
+  }
+
+  const server = createServer({ requestTimeout: LIMITS.bodyTimeoutS * 1000 }, (req, res) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return sendJson(res, 400, { error: 'bad request URL' });
+    }
+    route(req, res, url).catch((e: unknown) => {
+      if ((e as Error).name === 'AbortError') return; // the client went away while it waited
+      const err = e instanceof HttpError ? e : new HttpError(500, `internal error: ${(e as Error).message}`);
+      if (err.status >= 500 && err.status !== 503) log(`${req.method} ${url.pathname}: ${err.message}`);
+      if (res.headersSent) return void res.destroy();
+      sendJson(res, err.status, { error: err.message }, err.headers);
+      // A body we refused to read is not drained on a connection kept open.
+      if (err.status === 413) req.resume();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    server, pool, url: `http://${host}:${addr.port}/`,
+    close: async () => {
+      // Stop taking connections, let running syntheses finish, then drop what is left.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await pool.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

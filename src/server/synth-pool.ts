@@ -1,0 +1,225 @@
+// Synthesis off the main thread: a fixed set of worker threads, each holding the run's generator,
+// and a bounded queue in front of them. A request that finds every worker busy and the queue full
+// is refused at once (503 with Retry-After) instead of waiting without end; a queued request whose
+// client went away is dropped before it costs any work; a worker that dies fails only its own
+// request and is replaced.
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { HttpError } from './limits.js';
+import type { SynthJob, SynthWorkerInit, SynthWorkerMessage } from './synth-worker.js';
+
+/**
+ * Starts synth-worker beside this file with the same extension: .js when built, .ts under tsx.
+ * Node 20's worker threads do not inherit tsx's --import hooks, so a .ts worker starts from a
+ * small script that registers tsx first (as src/data/worker-pool.ts does).
+ */
+function spawnSynthWorker(init: SynthWorkerInit): Worker {
+  const here = fileURLToPath(import.meta.url);
+  const ext = path.extname(here);
+  const file = path.join(path.dirname(here), `synth-worker${ext}`);
+  if (ext !== '.ts') return new Worker(file, { workerData: init });
+  const bootstrap =
+    "const { workerData } = require('node:worker_threads');\n" +
+    'import(workerData.tsxApi).then((api) => { api.register(); return import(workerData.workerUrl); });\n';
+  return new Worker(bootstrap, {
+    eval: true,
+    workerData: { ...init, tsxApi: import.meta.resolve('tsx/esm/api'), workerUrl: pathToFileURL(file).href },
+  });
+}
+
+export type SynthRequest = Omit<SynthJob, 'id'>;
+export interface SynthResult {
+  rgb: Uint8Array;
+  /** Milliseconds the worker spent on it (queueing not included). */
+  ms: number;
+}
+
+interface Job {
+  id: number;
+  request: SynthRequest;
+  resolve: (r: SynthResult) => void;
+  reject: (e: Error) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  /** It loaded the generator once: a later death is replaced (one that fails to load is not, or it would loop). */
+  loaded: boolean;
+  job: Job | null;
+}
+
+export interface PoolOptions {
+  workers: number;
+  /** Requests that may wait beyond those running. */
+  queue: number;
+}
+
+export interface PoolStats {
+  workers: number;
+  ready: number;
+  running: number;
+  queued: number;
+  queueLimit: number;
+  done: number;
+  refused: number;
+  failed: number;
+  /** Mean worker milliseconds of the last requests. */
+  meanMs: number | null;
+}
+
+export class SynthesisPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+  private readonly recentMs: number[] = [];
+  private counts = { done: 0, refused: 0, failed: 0 };
+  /** Resolves when every worker has loaded the generator; rejects with the first load error. */
+  readonly ready: Promise<void>;
+
+  constructor(private readonly init: SynthWorkerInit, private readonly opts: PoolOptions) {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`workers must be a positive integer; got ${opts.workers}`);
+    if (!Number.isInteger(opts.queue) || opts.queue < 0) throw new Error(`queue must be a non-negative integer; got ${opts.queue}`);
+    const starts: Promise<void>[] = [];
+    for (let i = 0; i < opts.workers; i++) starts.push(this.spawn(i));
+    this.ready = Promise.all(starts).then(() => undefined);
+    this.ready.catch(() => undefined); // observed by whoever awaits it
+  }
+
+  private spawn(index: number): Promise<void> {
+    const worker = spawnSynthWorker(this.init);
+    const slot: Slot = { worker, ready: false, loaded: false, job: null };
+    this.slots[index] = slot;
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: SynthWorkerMessage) => {
+        if (m.type === 'ready') {
+          slot.ready = true;
+          slot.loaded = true;
+          resolve();
+          this.dispatch();
+        } else if (m.type === 'failed') {
+          reject(new Error(m.message));
+          void worker.terminate();
+        } else this.settle(slot, m);
+      });
+      worker.on('error', (e) => {
+        reject(e);
+        this.lose(index, slot, e);
+      });
+      worker.on('exit', (code) => {
+        reject(new Error(`synthesis worker exited with code ${code} while loading`));
+        this.lose(index, slot, new Error(`synthesis worker exited with code ${code}`));
+      });
+    });
+  }
+
+  /** A worker died: fail its request, start a new one in its place (unless closing). */
+  private lose(index: number, slot: Slot, e: Error): void {
+    if (this.slots[index] !== slot) return;
+    const job = slot.job;
+    slot.job = null;
+    slot.ready = false;
+    if (job) {
+      this.counts.failed++;
+      job.reject(new HttpError(500, `synthesis failed: the worker stopped (${e.message}); the server has started another`));
+    }
+    if (this.closed || !slot.loaded) return;
+    this.spawn(index).catch(() => undefined);
+  }
+
+  private settle(slot: Slot, m: Extract<SynthWorkerMessage, { id: number }>): void {
+    const job = slot.job;
+    slot.job = null;
+    if (job && job.id === m.id) {
+      if (m.type === 'done') {
+        this.counts.done++;
+        this.recentMs.push(m.ms);
+        if (this.recentMs.length > 20) this.recentMs.shift();
+        job.resolve({ rgb: m.rgb, ms: m.ms });
+      } else {
+        this.counts.failed++;
+        job.reject(new HttpError(500, `synthesis failed: ${m.message}`));
+      }
+    }
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (!slot || !slot.ready || slot.job) continue;
+      const job = this.waiting.shift();
+      if (!job) return;
+      if (job.signal && job.onAbort) job.signal.removeEventListener('abort', job.onAbort);
+      slot.job = job;
+      const r = job.request;
+      const transfer = [r.label.buffer, ...(r.inst ? [r.inst.buffer] : [])] as ArrayBuffer[];
+      slot.worker.postMessage({ id: job.id, ...r } satisfies SynthJob, transfer);
+    }
+  }
+
+  /** Seconds after which a refused request may try again: the work ahead of it, spread over the workers. */
+  retryAfterSeconds(): number {
+    const mean = this.meanMs() ?? 1000;
+    const ahead = this.waiting.length + this.slots.filter((s) => s?.job).length;
+    return Math.max(1, Math.ceil((ahead * mean) / this.opts.workers / 1000));
+  }
+
+  private meanMs(): number | null {
+    return this.recentMs.length ? this.recentMs.reduce((a, b) => a + b, 0) / this.recentMs.length : null;
+  }
+
+  /**
+   * Runs one synthesis. Rejects with HttpError 503 (and Retry-After) when the queue is full, and
+   * with an AbortError when `signal` aborts while the request still waits.
+   */
+  run(request: SynthRequest, signal?: AbortSignal): Promise<SynthResult> {
+    if (this.closed) return Promise.reject(new HttpError(503, 'the server is shutting down'));
+    const idle = this.slots.some((s) => s?.ready && !s.job);
+    if (!idle && this.waiting.length >= this.opts.queue) {
+      this.counts.refused++;
+      const after = this.retryAfterSeconds();
+      return Promise.reject(new HttpError(503, `busy: ${this.opts.workers} synthesis worker(s) running and ${this.waiting.length} request(s) queued; try again in ${after} s`, { 'Retry-After': String(after) }));
+    }
+    return new Promise<SynthResult>((resolve, reject) => {
+      const job: Job = { id: this.nextId++, request, resolve, reject, ...(signal ? { signal } : {}) };
+      if (signal) {
+        job.onAbort = () => {
+          const i = this.waiting.indexOf(job);
+          if (i >= 0) {
+            this.waiting.splice(i, 1);
+            reject(Object.assign(new Error('the request was cancelled while it waited'), { name: 'AbortError' }));
+          }
+        };
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.waiting.push(job);
+      this.dispatch();
+    });
+  }
+
+  stats(): PoolStats {
+    return {
+      workers: this.opts.workers, ready: this.slots.filter((s) => s?.ready).length, running: this.slots.filter((s) => s?.job).length,
+      queued: this.waiting.length, queueLimit: this.opts.queue, ...this.counts, meanMs: this.meanMs(),
+    };
+  }
+
+  /**
+   * Stops the workers: waiting requests are rejected, running ones finish first (up to
+   * `graceMs`). A worker is never terminated inside a libtorch call: the binding's environment
+   * going away under a running op aborts the whole process.
+   */
+  async close(graceMs = 60_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new HttpError(503, 'the server is shutting down');
+    for (const job of this.waiting.splice(0)) job.reject(err);
+    const deadline = Date.now() + graceMs;
+    while (this.slots.some((s) => s?.job) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(this.slots.map((s) => s?.worker.terminate()));
+  }
+}

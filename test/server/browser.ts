@@ -1,0 +1,38 @@
+// Headless Chromium for the editor's end-to-end tests: Debian's /usr/bin/chromium driven by
+// playwright-core (no browser is downloaded), with a fresh profile each time.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const CHROMIUM = process.env.PIX2PIXHD_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why the browser tests cannot run here, or null when they can. */
+export async function browserUnavailable(): Promise<string | null> {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh --test does)`;
+  try {
+    await import('playwright-core');
+  } catch {
+    return 'playwright-core is not installed (npm ci)';
+  }
+  return null;
+}
+
+export async function launchBrowser(): Promise<{ context: import('playwright-core').BrowserContext; close: () => Promise<void> }> {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'pix2pixhd-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1400, height: 800 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    timeout: 60_000,
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,138 @@
+// A training run killed with SIGKILL (no chance to clean up) and resumed with --continue_train:
+// every checkpoint under a final name is whole, the run resumes at the saved epoch and
+// iteration, and it finishes on the same iterations, losses and weights as a run never stopped.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeSyntheticDataset } from '../../src/data/index.js';
+import { dispose, loadTensorDict, tidy } from '../../src/torch/index.js';
+import { readPthFile } from '../../src/torch/pth/index.js';
+import { adamFromPy, type TrainingState } from '../../src/train/checkpoint.js';
+import { cliAsync, tempDir, tinyTrainArgs } from '../cli/helpers.js';
+
+interface LossLine { epoch: number; iter: number; total_steps: number; lr: number; losses: Record<string, number> }
+
+const readLog = (dir: string): LossLine[] => existsSync(join(dir, 'loss_log.jsonl'))
+  ? readFileSync(join(dir, 'loss_log.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LossLine)
+  : [];
+
+const tmpFiles = (dir: string) => readdirSync(dir).filter((f) => /\.tmp-\d+$/.test(f)).sort();
+
+/** Every file under a final .pth name parses; state dicts load as tensors, optimizer files as Adam states. */
+function assertCheckpointsWhole(dir: string): string[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.pth'));
+  for (const f of files) {
+    const path = join(dir, f);
+    if (/_net_[GDE]\.pth$/.test(f)) {
+      const tensors = loadTensorDict(path);
+      assert.ok(tensors.size > 0, `${f} holds tensors`);
+      dispose(tensors);
+    } else {
+      const sd = adamFromPy(readPthFile(path), path);
+      assert.ok(sd.state.size > 0, `${f} holds Adam moments`);
+      for (const s of sd.state.values()) { s.expAvg.dispose(); s.expAvgSq.dispose(); }
+    }
+  }
+  return files;
+}
+
+test('kill -9 during training, then --continue_train: resumes at the saved iteration and ends as a run never stopped', async (t) => {
+  const root = tempDir(t, 'p2phd-resume-');
+  const data = join(root, 'data');
+  const ck = join(root, 'checkpoints');
+  // 4 scenes × 4 epochs (niter 2, niter_decay 2) = 16 iterations; the latest checkpoint every 3.
+  await makeSyntheticDataset({ out: data, n: 4, nTest: 1, width: 64, height: 32, seed: 2 });
+  const schedule = ['--niter', '2', '--niter_decay', '2', '--save_latest_freq', '3', '--save_epoch_freq', '100', '--print_freq', '1'];
+  const perEpoch = 4;
+  const total = 16;
+
+  // The same run, never stopped, alongside.
+  const straight = cliAsync(['train', ...tinyTrainArgs(data, ck, 'straight'), ...schedule]);
+
+  const runDir = join(ck, 'killed');
+  const first = cliAsync(['train', ...tinyTrainArgs(data, ck, 'killed'), ...schedule]);
+  // Whatever happens to the test, no child is left running.
+  t.after(() => { for (const c of [straight.child, first.child]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+  let exited = false;
+  void first.done.then(() => { exited = true; });
+  // Wait for a saved checkpoint and two more iterations after it, then kill without warning.
+  const completeLines = (dir: string) => (existsSync(join(dir, 'loss_log.jsonl')) ? readFileSync(join(dir, 'loss_log.jsonl'), 'utf8').split('\n').length - 1 : 0);
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    assert.ok(Date.now() < deadline, 'no checkpoint after 5 minutes');
+    if (exited) {
+      const r = await first.done;
+      assert.fail(`the run finished before it could be killed (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
+    }
+    const statePath = join(runDir, 'latest_state.json');
+    if (existsSync(statePath)) {
+      const s = JSON.parse(readFileSync(statePath, 'utf8')) as TrainingState;
+      if (completeLines(runDir) >= s.totalSteps + 2) break;
+    }
+    await sleep(15);
+  }
+  first.child.kill('SIGKILL');
+  const killed = await first.done;
+  assert.equal(killed.signal, 'SIGKILL');
+
+  // Every final-named file is whole, wherever the kill fell.
+  const files = assertCheckpointsWhole(runDir);
+  assert.ok(files.includes('latest_net_G.pth') && files.includes('latest_optim_D.pth'), files.join(', '));
+  const saved = JSON.parse(readFileSync(join(runDir, 'latest_state.json'), 'utf8')) as TrainingState;
+  assert.ok(saved.totalSteps >= 3 && saved.totalSteps < total && saved.totalSteps % 3 === 0, `saved at step ${saved.totalSteps}`);
+  assert.equal((saved.epoch - 1) * perEpoch + saved.epochIter, saved.totalSteps, 'epoch and iteration agree with the step count');
+  assert.equal(readFileSync(join(runDir, 'iter.txt'), 'utf8'), `${saved.epoch}\n${saved.epochIter}\n`);
+  const linesAtKill = readLog(runDir).length;
+  assert.ok(linesAtKill >= saved.totalSteps + 2);
+
+  // Temporary files (from an interrupted save, and planted ones) are never taken for checkpoints.
+  const leftover = tmpFiles(runDir);
+  const planted = ['latest_net_G.pth.tmp-999999', 'latest_state.json.tmp-999999', 'iter.txt.tmp-999999'];
+  writeFileSync(join(runDir, planted[0]!), 'not a checkpoint');
+  writeFileSync(join(runDir, planted[1]!), JSON.stringify({ epoch: 4, epochIter: 3, totalSteps: 15, globalUnfrozen: false }));
+  writeFileSync(join(runDir, planted[2]!), '4\n3\n');
+
+  const resumed = await cliAsync(['train', ...tinyTrainArgs(data, ck, 'killed'), ...schedule, '--continue_train']).done;
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stdout, new RegExp(`resuming at epoch ${saved.epoch}\\b`));
+  assert.match(resumed.stdout, new RegExp(`done: ${total} iterations`));
+  const base = await straight.done;
+  assert.equal(base.status, 0, base.stderr);
+  assert.match(base.stdout, new RegExp(`done: ${total} iterations`));
+
+  // The resumed run logged steps saved+1 … 16, starting in the saved epoch right after the saved iteration.
+  const log = readLog(runDir);
+  assert.equal(log.length, linesAtKill + total - saved.totalSteps);
+  const after = log.slice(linesAtKill);
+  assert.deepEqual(after.map((r) => r.total_steps), Array.from({ length: total - saved.totalSteps }, (_, i) => saved.totalSteps + 1 + i));
+  assert.equal(after[0]!.epoch, Math.floor(saved.totalSteps / perEpoch) + 1);
+  assert.equal(after[0]!.iter, (saved.totalSteps % perEpoch) + 1);
+  // … with the losses and the learning rates of the run never stopped (lr: 2e-4 for epochs 1–3, 1e-4 in epoch 4).
+  const reference = readLog(join(ck, 'straight'));
+  assert.equal(reference.length, total);
+  for (const r of after) {
+    const ref = reference[r.total_steps - 1]!;
+    assert.equal(ref.total_steps, r.total_steps);
+    assert.deepEqual([r.epoch, r.iter], [ref.epoch, ref.iter]);
+    assert.deepEqual(r.losses, ref.losses, `losses at step ${r.total_steps}`);
+    assert.equal(r.lr, r.epoch <= 3 ? 2e-4 : 1e-4, `lr in epoch ${r.epoch}`);
+  }
+
+  const finalState = JSON.parse(readFileSync(join(runDir, 'latest_state.json'), 'utf8')) as TrainingState;
+  assert.deepEqual(finalState, { epoch: 5, epochIter: 0, totalSteps: total, globalUnfrozen: false });
+  assertCheckpointsWhole(runDir);
+  assert.ok(existsSync(join(runDir, '4_net_G.pth')));
+  for (const net of ['G', 'D']) {
+    const a = loadTensorDict(join(runDir, `latest_net_${net}.pth`));
+    const b = loadTensorDict(join(ck, 'straight', `latest_net_${net}.pth`));
+    assert.deepEqual([...a.keys()], [...b.keys()]);
+    for (const [k, v] of a) assert.equal(tidy(() => v.sub(b.get(k)!).abs().max().item()), 0, `${net} ${k} equals the uninterrupted run's`);
+    dispose([a, b]);
+  }
+  // No temporary files but those the kill left and the planted ones.
+  const tmpAfter = tmpFiles(runDir);
+  for (const f of tmpAfter) assert.ok(leftover.includes(f) || planted.includes(f), `stray temporary file ${f}`);
+  t.diagnostic(`saved at step ${saved.totalSteps} (epoch ${saved.epoch}, iter ${saved.epochIter}); killed after ${linesAtKill} logged steps; temporary files left by the kill: ${leftover.length ? leftover.join(', ') : 'none'}`);
+});
