@@ -2,7 +2,7 @@
 // on the same configuration, same thread count, each in its own process (alternating rounds),
 // printing seconds per iteration, peak memory and the ratios. The official side needs python3
 // with torch (Debian's python3-torch) and a checkout of NVIDIA/pix2pixHD in $REF_PIX2PIXHD.
-//   REF_PIX2PIXHD=/path/to/pix2pixHD npm run bench:train -- [--net local --ngf 32 --w 512 --h 256 --rounds 2 --iters 3]
+//   REF_PIX2PIXHD=/path/to/pix2pixHD npm run bench:train -- [--net local --ngf 32 --w 512 --h 256 --rounds 2 --iters 3 --device cuda:0]
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,21 +15,22 @@ const { values: a } = parseArgs({
   options: {
     net: { type: 'string', default: 'local' }, ngf: { type: 'string', default: '32' }, w: { type: 'string', default: '512' },
     h: { type: 'string', default: '256' }, label_nc: { type: 'string', default: '35' }, iters: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '2' }, no_vgg: { type: 'boolean', default: false }, threads: { type: 'string', default: String(availableParallelism()) },
+    rounds: { type: 'string', default: '2' }, no_vgg: { type: 'boolean', default: false }, device: { type: 'string', default: 'cpu' }, threads: { type: 'string', default: String(availableParallelism()) },
   },
 });
 const common = ['--net', a.net!, '--ngf', a.ngf!, '--w', a.w!, '--h', a.h!, '--label_nc', a.label_nc!, '--iters', a.iters!, '--threads', a.threads!, ...(a.no_vgg ? ['--no_vgg'] : [])];
+const deviceArg = (python: boolean) => (a.device === 'cpu' ? [] : ['--device', python ? a.device!.replace(/:\d+$/, '') : a.device!]);
 const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { sec_per_iter: number; peak_rss_mb: number };
 
 const python = pythonWithTorch();
 const ref = process.env.REF_PIX2PIXHD;
 const ours: { sec_per_iter: number; peak_rss_mb: number }[] = [];
 const theirs: { sec_per_iter: number; peak_rss_mb: number }[] = [];
-console.log(`training benchmark: netG ${a.net} ngf ${a.ngf} at ${a.w}×${a.h}, label_nc ${a.label_nc}, ${a.no_vgg ? 'no VGG' : 'with VGG'}, ${a.threads} threads`);
+console.log(`training benchmark: netG ${a.net} ngf ${a.ngf} at ${a.w}×${a.h}, label_nc ${a.label_nc}, ${a.no_vgg ? 'no VGG' : 'with VGG'}, ${a.threads} threads, ${a.device}`);
 for (let r = 0; r < Number(a.rounds); r++) {
-  ours.push(lastJson(execFileSync(process.execPath, ['--import', 'tsx', join(here, 'train-step-ours.ts'), ...common], { encoding: 'utf8' })));
+  ours.push(lastJson(execFileSync(process.execPath, ['--import', 'tsx', join(here, 'train-step-ours.ts'), ...common, ...deviceArg(false)], { encoding: 'utf8' })));
   if (python && ref) {
-    theirs.push(lastJson(execFileSync(python, [join(here, 'ref_step.py'), ...common], { encoding: 'utf8', env: { ...process.env, REF_PIX2PIXHD: ref } })));
+    theirs.push(lastJson(execFileSync(python, [join(here, 'ref_step.py'), ...common, ...deviceArg(true)], { encoding: 'utf8', env: { ...process.env, REF_PIX2PIXHD: ref } })));
   }
 }
 const sec = (xs: { sec_per_iter: number }[]) => median(xs.map((x) => x.sec_per_iter));
