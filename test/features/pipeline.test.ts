@@ -55,6 +55,8 @@ test('instance features end to end: train with E, encode + cluster, synthesise f
   // The official filter (relative area > 0.5) leaves out every object smaller than 1/64 of the image.
   const official = await encodeFeaturesCommand(['--name', 'feat', '--checkpoints_dir', ck, '--out', join(root, 'official.json')], sink().stream);
   assert.ok(official.clustered < official.objects);
+  const named = await encodeFeaturesCommand(['--name', 'feat', '--checkpoints_dir', ck, '--min_area', '0', '--cluster_path', 'mine.json'], sink().stream);
+  assert.equal(named.file, join(run, 'mine.json'), 'an explicit --cluster_path is where the clusters go (in the run folder)');
 
   // test: from the clusters (random styles), then chosen with --styles, then from the photos.
   const base = ['--name', 'feat', '--checkpoints_dir', ck, '--dataroot', data, '--results_dir', join(root, 'results'), '--cluster_path', 'features_clustered_003.json'];
@@ -83,6 +85,7 @@ test('instance features end to end: train with E, encode + cluster, synthesise f
   const se = await styleEvalCommand([...base, '--how_many', '1'], sink().stream);
   assert.equal(se.clusters.length, 3);
   assert.equal(se.reference, 'photos');
+  assert.ok(se.encoded && se.encoded.cars > 0, 'the encoded-photo figure is there');
   assert.ok(se.recovered.length >= 1 && se.recovered.length <= 3);
   assert.ok(se.clusters.every((c) => c.cars > 0 && c.meanColour.every((x) => x >= 0 && x <= 255)));
   assert.deepEqual(JSON.parse(readFileSync(join(run, 'style_eval.json'), 'utf8')).recovered, se.recovered);

@@ -2,7 +2,7 @@
 // training images, takes each object's feature vector and relative area, and clusters every
 // class's objects with K-means (n_clusters per class, fewer when a class has fewer objects).
 // Writes the run's style bank: features_clustered_NNN.json (see src/features/cluster-file.ts).
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { clusterFileNames, writeClusterFile } from '../../features/cluster-file.js';
 import { clusterInstances, encodeDataset } from '../../features/encode.js';
 import { StyleBank } from '../../features/style-bank.js';
@@ -16,7 +16,7 @@ import { applyRuntimeOptions, dataOptions, trainOptions, type Values } from '../
 const EXTRA: OptionDef[] = [
   { name: 'min_area', kind: 'float', default: 0.5, help: 'objects whose relative area (pixels / (H·W // 32)) is not above this are not clustered (the official 0.5: more than 1/64 of the image)', groups: [] },
   { name: 'n_init', kind: 'int', default: 10, help: 'K-means restarts per class (k-means++ seeding from --seed; the lowest inertia is kept)', groups: [] },
-  { name: 'out', kind: 'string', default: '', help: 'where to write the clusters (default: the run folder\'s features_clustered_NNN.json)', groups: [] },
+  { name: 'out', kind: 'string', default: '', help: 'where to write the clusters (default: --cluster_path when given, relative to the run folder; else the run folder\'s features_clustered_NNN.json)', groups: [] },
 ];
 export const ENCODE_FEATURES_USAGE = 'pix2pixhd encode-features --name RUN [--dataroot DIR] [--n_clusters 10] [options]';
 export const ENCODE_FEATURES_HELP = () => helpText(ENCODE_FEATURES_USAGE,
@@ -60,7 +60,9 @@ export async function encodeFeaturesCommand(argv: string[], out: NodeJS.WriteStr
   const minArea = Number(v.min_area);
   if (!(minArea >= 0)) throw new OptionError(`--min_area must be ≥ 0, got ${minArea}`);
   const dir = runDir(v);
-  const file = String(v.out) || join(dir, clusterFileNames(nClusters).json);
+  // --out, else an explicit --cluster_path (relative to the run folder, where test looks first), else the default name.
+  const clusterPath = argv.some((a) => /^--cluster_path(=|$)/.test(a)) ? String(v.cluster_path) : '';
+  const file = String(v.out) || (clusterPath ? (isAbsolute(clusterPath) ? clusterPath : join(dir, clusterPath)) : join(dir, clusterFileNames(nClusters).json));
   if (!file.endsWith('.json')) throw new OptionError(`--out ${file}: the clusters are written as JSON (name it *.json); the official .npy is read, not written`);
   const data = { ...dataOptions(v, false), phase: String(v.phase) };
 

@@ -15,7 +15,8 @@ import { existsSync } from 'node:fs';
 import { CAR_PALETTE, carPaletteIndices, readSyntheticMeta, SCENE_CLASSES } from '../../data/index.js';
 import { classOfInstance } from '../../features/instance-features.js';
 import type { Rgb } from '../../features/cluster-file.js';
-import { loadGenerator } from '../../infer/load-generator.js';
+import { loadEncoder, loadGenerator } from '../../infer/load-generator.js';
+import { netPath } from '../../train/checkpoint.js';
 import { synthesizeDataset } from '../../infer/synthesize-dataset.js';
 import { usesFeatures } from '../../models/from-options.js';
 import type { OptionDef } from '../../options/definitions.js';
@@ -70,6 +71,11 @@ export interface StyleEvalReport {
    */
   reference: 'photos' | 'paint';
   referenceColours: { name: string; paint: Rgb; inPhotos: Rgb | null }[];
+  /**
+   * With E on the real photos instead of clusters (--use_encoded_image): the fraction of the cars
+   * whose synthesised mean colour is nearest to their own palette colour (null without E or metadata).
+   */
+  encoded: { cars: number; ownColourNearest: number } | null;
   /** Distinct palette colours among the clusters' swatches (the clustering alone, before G). */
   swatchesRecovered: string[];
   paletteSize: number;
@@ -119,6 +125,32 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
   const synthesised: { mean: number[]; perCar: number[][] }[] = [];
   let images = 0;
   let withMeta = 0;
+  // With E on the real photos (the upper bound of any style choice): each car's synthesised mean
+  // colour and its own palette index.
+  let encodedCars: { mean: number[]; palette: number }[] | null = null;
+  const encodedPass = async (): Promise<typeof encodedCars> => {
+    if (o.load_features || classId !== SCENE_CLASSES.car || !existsSync(netPath(dir, String(v.which_epoch), 'E'))) return null;
+    const E = loadEncoder(o, dir, String(v.which_epoch), device);
+    const cars: { mean: number[]; palette: number }[] = [];
+    try {
+      for await (const r of synthesizeDataset(G, o, data, howMany, device, { kind: 'encoder', E })) {
+        const palette = paletteOf(String(data.dataroot), String(data.phase), r.name);
+        if (!palette || !r.inst) continue;
+        const sums = new Map<number, number[]>();
+        for (let p = 0; p < r.inst.length; p++) {
+          if (!palette.has(r.inst[p]!)) continue;
+          let a = sums.get(r.inst[p]!);
+          if (!a) sums.set(r.inst[p]!, (a = [0, 0, 0, 0]));
+          for (let c = 0; c < 3; c++) a[c]! += r.synthesized.rgb[p * 3 + c]!;
+          a[3]!++;
+        }
+        for (const [id, a] of sums) cars.push({ mean: [a[0]! / a[3]!, a[1]! / a[3]!, a[2]! / a[3]!], palette: palette.get(id)! });
+      }
+    } finally {
+      E.dispose();
+    }
+    return cars;
+  };
   try {
     for (const style of styles.styles) {
       const sum = [0, 0, 0];
@@ -160,6 +192,7 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
       if (pixels === 0) throw new Error(`no pixel of class ${classId} in the ${images} images of ${String(data.dataroot)} (${String(data.phase)})`);
       synthesised.push({ mean: sum.map((x) => x / pixels), perCar: perCarMeans });
     }
+    encodedCars = await encodedPass();
   } finally {
     G.dispose();
   }
@@ -180,8 +213,11 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
   });
   const recovered = [...new Set(clusters.map((c) => c.nearest))];
   const swatchesRecovered = [...new Set(clusters.map((c) => c.swatchNearest).filter((x): x is string => x !== null))];
+  const encoded = encodedCars && encodedCars.length
+    ? { cars: encodedCars.length, ownColourNearest: encodedCars.filter((c) => nearestOf(c.mean, reference).index === c.palette).length / encodedCars.length }
+    : null;
   const report: StyleEvalReport = {
-    classId, images, clusters, recovered, recoveredByPaint: [...new Set(clusters.map((c) => c.nearestPaint))], swatchesRecovered,
+    classId, images, clusters, recovered, encoded, recoveredByPaint: [...new Set(clusters.map((c) => c.nearestPaint))], swatchesRecovered,
     paletteSize: CAR_PALETTE.length, reference: referenceKind,
     referenceColours: CAR_PALETTE.map((p, i) => ({ name: p.name, paint: [...p.rgb] as Rgb, inPhotos: seen[i] ? round(seen[i]!) : null })),
   };
@@ -200,6 +236,10 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
   out.write(`palette colours recovered: ${recovered.length} of ${CAR_PALETTE.length} (${recovered.join(', ')}) by the synthesised cars` +
     `${referenceKind === 'photos' ? ` (${report.recoveredByPaint.length} matched to the paint colours)` : ''}; ` +
     `${swatchesRecovered.length} of ${CAR_PALETTE.length} by the clusters' swatches\n`);
+  if (encoded) {
+    out.write(`with E on the real photos (--use_encoded_image): ${(100 * encoded.ownColourNearest).toFixed(0)}% of ${encoded.cars} cars come out nearest to their own palette colour ` +
+      `(chance: ${(100 / CAR_PALETTE.length).toFixed(1)}%)\n`);
+  }
   writeFileSync(join(dir, 'style_eval.json'), JSON.stringify(report, null, 1) + '\n');
   return report;
 }
