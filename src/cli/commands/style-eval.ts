@@ -76,6 +76,11 @@ export interface StyleEvalReport {
    * whose synthesised mean colour is nearest to their own palette colour (null without E or metadata).
    */
   encoded: { cars: number; ownColourNearest: number } | null;
+  /**
+   * Clusters whose synthesised cars are nearest to the same palette colour as the cluster's
+   * training cars (its swatch): does choosing cluster k give cluster k's look? Null without swatches.
+   */
+  clustersMatchingSwatch: { matching: number; of: number } | null;
   /** Distinct palette colours among the clusters' swatches (the clustering alone, before G). */
   swatchesRecovered: string[];
   paletteSize: number;
@@ -216,8 +221,10 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
   const encoded = encodedCars && encodedCars.length
     ? { cars: encodedCars.length, ownColourNearest: encodedCars.filter((c) => nearestOf(c.mean, reference).index === c.palette).length / encodedCars.length }
     : null;
+  const withSwatch = clusters.filter((c) => c.swatchNearest !== null);
+  const matchingSwatch = withSwatch.filter((c) => c.swatchNearest === c.nearest).length;
   const report: StyleEvalReport = {
-    classId, images, clusters, recovered, encoded, recoveredByPaint: [...new Set(clusters.map((c) => c.nearestPaint))], swatchesRecovered,
+    classId, images, clusters, recovered, encoded, clustersMatchingSwatch: withSwatch.length ? { matching: matchingSwatch, of: withSwatch.length } : null, recoveredByPaint: [...new Set(clusters.map((c) => c.nearestPaint))], swatchesRecovered,
     paletteSize: CAR_PALETTE.length, reference: referenceKind,
     referenceColours: CAR_PALETTE.map((p, i) => ({ name: p.name, paint: [...p.rgb] as Rgb, inPhotos: seen[i] ? round(seen[i]!) : null })),
   };
@@ -236,6 +243,9 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
   out.write(`palette colours recovered: ${recovered.length} of ${CAR_PALETTE.length} (${recovered.join(', ')}) by the synthesised cars` +
     `${referenceKind === 'photos' ? ` (${report.recoveredByPaint.length} matched to the paint colours)` : ''}; ` +
     `${swatchesRecovered.length} of ${CAR_PALETTE.length} by the clusters' swatches\n`);
+  if (report.clustersMatchingSwatch) {
+    out.write(`clusters whose synthesised cars match their training cars' palette colour: ${matchingSwatch} of ${withSwatch.length}\n`);
+  }
   if (encoded) {
     out.write(`with E on the real photos (--use_encoded_image): ${(100 * encoded.ownColourNearest).toFixed(0)}% of ${encoded.cars} cars come out nearest to their own palette colour ` +
       `(chance: ${(100 / CAR_PALETTE.length).toFixed(1)}%)\n`);
