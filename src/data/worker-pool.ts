@@ -1,31 +1,15 @@
 // Loads items on worker threads: the JavaScript half of loading (bicubic resizing, crops, label
 // checks, normalising) then runs beside the training step instead of between its ops. sharp's
 // decoding already runs off the main thread; this moves the rest.
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { spawnSiblingWorker } from '../util/worker.js';
 import type { AlignedDataset, DataItem } from './dataset.js';
 import { DataError } from './errors.js';
 import type { ItemSource } from './loader.js';
 import type { LoadReply, LoadRequest, WorkerInit } from './load-worker.js';
 
-/**
- * Starts load-worker, which sits beside this file with the same extension: .js when built, .ts
- * when run through tsx. Worker threads do not inherit tsx's `--import` hooks (Node 20), so a .ts
- * worker starts from a small script that registers tsx first.
- */
 function spawnLoadWorker(init: WorkerInit): Worker {
-  const here = fileURLToPath(import.meta.url);
-  const ext = path.extname(here);
-  const file = path.join(path.dirname(here), `load-worker${ext}`);
-  if (ext !== '.ts') return new Worker(file, { workerData: init });
-  const bootstrap =
-    "const { workerData } = require('node:worker_threads');\n" +
-    'import(workerData.tsxApi).then((api) => { api.register(); return import(workerData.workerUrl); });\n';
-  return new Worker(bootstrap, {
-    eval: true,
-    workerData: { ...init, tsxApi: import.meta.resolve('tsx/esm/api'), workerUrl: pathToFileURL(file).href },
-  });
+  return spawnSiblingWorker(import.meta.url, 'load-worker', init);
 }
 
 interface Pending {

@@ -3,29 +3,13 @@
 // is refused at once (503 with Retry-After) instead of waiting without end; a queued request whose
 // client went away is dropped before it costs any work; a worker that dies fails only its own
 // request and is replaced.
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { HttpError } from './limits.js';
+import { spawnSiblingWorker } from '../util/worker.js';
 import type { SynthJob, SynthWorkerInit, SynthWorkerMessage } from './synth-worker.js';
 
-/**
- * Starts synth-worker beside this file with the same extension: .js when built, .ts under tsx.
- * Node 20's worker threads do not inherit tsx's --import hooks, so a .ts worker starts from a
- * small script that registers tsx first (as src/data/worker-pool.ts does).
- */
 function spawnSynthWorker(init: SynthWorkerInit): Worker {
-  const here = fileURLToPath(import.meta.url);
-  const ext = path.extname(here);
-  const file = path.join(path.dirname(here), `synth-worker${ext}`);
-  if (ext !== '.ts') return new Worker(file, { workerData: init });
-  const bootstrap =
-    "const { workerData } = require('node:worker_threads');\n" +
-    'import(workerData.tsxApi).then((api) => { api.register(); return import(workerData.workerUrl); });\n';
-  return new Worker(bootstrap, {
-    eval: true,
-    workerData: { ...init, tsxApi: import.meta.resolve('tsx/esm/api'), workerUrl: pathToFileURL(file).href },
-  });
+  return spawnSiblingWorker(import.meta.url, 'synth-worker', init);
 }
 
 export type SynthRequest = Omit<SynthJob, 'id'>;
