@@ -50,8 +50,43 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
   });
 }
 
-// backward(tensors[], grads[] | null, retainGraph, createGraph, inputs[]?): with inputs, only
-// their gradients are computed and accumulated (torch.autograd.backward(..., inputs=...)).
+// Runs a JS callback with a parameter's gradient as soon as the autograd engine has finished
+// accumulating it (a post hook on the parameter's AccumulateGrad node), then drops the gradient.
+// An optimizer can so update each parameter inside the backward pass and no parameter keeps a
+// gradient buffer between iterations. The engine runs CPU nodes on the thread that called
+// backward, which is the JS thread here (Backward checks that every input is on the CPU).
+struct GradConsumerHook : torch::autograd::FunctionPostHook {
+  GradConsumerHook(Napi::Env env, Napi::Function callback, at::Tensor param, uint32_t index)
+      : env_(env), callback_(callback), param_(std::move(param)), index_(index) {}
+
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list& /*inputs*/) override {
+    at::Tensor grad = param_.grad();
+    if (!grad.defined()) return outputs;
+    param_.mutable_grad() = at::Tensor();
+    Napi::HandleScope scope(env_);
+    auto wrapped = TensorWrap::Wrap(env_, grad);
+    grad = at::Tensor();
+    // Release even when the callback throws: the gradient must not outlive this call.
+    struct ReleaseOnExit {
+      Napi::Object object;
+      ~ReleaseOnExit() { TensorWrap::Release(object); }
+    } release{wrapped};
+    callback_.Call({Napi::Number::New(env_, index_), wrapped});
+    return outputs;
+  }
+
+ private:
+  Napi::Env env_;
+  Napi::Function callback_;
+  at::Tensor param_;
+  uint32_t index_;
+};
+
+// backward(tensors[], grads[] | null, retainGraph, createGraph, inputs[]?, onGrad?): with inputs,
+// only their gradients are computed and accumulated (torch.autograd.backward(..., inputs=...));
+// with onGrad(index, grad) as well, each input's gradient is handed to it once complete instead
+// of being left in .grad (inputs must then be CPU leaf tensors that require grad).
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -68,6 +103,29 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     if (info.Length() > 4 && info[4].IsArray()) {
       auto is = info[4].As<Napi::Array>();
       for (uint32_t i = 0; i < is.Length(); i++) inputs.push_back(TensorWrap::From(env, is.Get(i), "backward inputs"));
+    }
+    if (info.Length() <= 5 || !info[5].IsFunction()) {
+      torch::autograd::backward(outputs, grads, retain, create, inputs);
+      return env.Undefined();
+    }
+    if (inputs.empty()) throw std::invalid_argument("backward: a gradient callback needs the inputs it receives gradients for");
+    auto callback = info[5].As<Napi::Function>();
+    // The hooks live on the AccumulateGrad nodes, which outlive this call when the graph is
+    // retained: they are removed on every way out.
+    std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> installed;
+    struct RemoveHooks {
+      decltype(installed)& hooks;
+      ~RemoveHooks() {
+        for (auto& [node, key] : hooks) node->del_post_hook(key);
+      }
+    } remove{installed};
+    for (uint32_t i = 0; i < inputs.size(); i++) {
+      const auto& p = inputs[i];
+      if (!p.is_leaf() || !p.requires_grad()) throw std::invalid_argument("backward: with a gradient callback, input " + std::to_string(i) + " must be a leaf that requires grad");
+      if (!p.device().is_cpu()) throw std::invalid_argument("backward: a gradient callback needs CPU tensors (input " + std::to_string(i) + " is on " + p.device().str() + ")");
+      auto node = torch::autograd::impl::grad_accumulator(p);
+      auto key = node->add_post_hook(std::make_unique<GradConsumerHook>(env, callback, p, i));
+      installed.emplace_back(std::move(node), key);
     }
     torch::autograd::backward(outputs, grads, retain, create, inputs);
     return env.Undefined();

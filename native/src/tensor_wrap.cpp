@@ -83,6 +83,15 @@ Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+void TensorWrap::Release(const Napi::Object& object) {
+  auto* self = TensorWrap::Unwrap(object);
+  if (!self->disposed_) {
+    self->tensor_ = at::Tensor();
+    self->disposed_ = true;
+    live_--;
+  }
+}
+
 Napi::Value TensorWrap::IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), disposed_);
 }

@@ -14,6 +14,9 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   // The tensor behind a JS value; throws a JS-visible error for non-tensors and disposed handles.
   static const at::Tensor& From(Napi::Env env, const Napi::Value& value, const char* what);
   static int64_t LiveCount() { return live_.load(); }
+  // Drops the handle of a wrapper made by Wrap (as dispose() does): for tensors lent to a JS
+  // callback only for the duration of the call.
+  static void Release(const Napi::Object& object);
 
   explicit TensorWrap(const Napi::CallbackInfo& info);
   ~TensorWrap() override;

@@ -1,6 +1,7 @@
 // Gradient mode, seeds, threads and devices: process-wide libtorch settings.
-import { native } from './native.js';
-import type { Tensor } from './tensor.js';
+import { native, type NativeTensor } from './native.js';
+import { tidy } from './scope.js';
+import { type Tensor, wrapNative } from './tensor.js';
 
 /** Runs fn with gradient recording off (torch.no_grad()); restores the previous mode after. */
 export function noGrad<T>(fn: () => T): T {
@@ -19,13 +20,24 @@ export function isGradEnabled(): boolean {
 /**
  * Back-propagates several outputs at once (torch.autograd.backward). With `inputs`, only their
  * gradients are computed and accumulated: parts of the graph that lead elsewhere are skipped.
+ *
+ * With `onGrad` as well, each input's gradient is handed to `onGrad(index into inputs, grad)` the
+ * moment the engine has finished accumulating it, while the rest of the graph is still being
+ * back-propagated, and is not left in `.grad` (the tensor is valid only during the call). An
+ * optimizer can so update every parameter inside the backward pass, and no gradient buffers are
+ * kept: for a large generator that is its whole size in memory. Inputs must be CPU leaf tensors
+ * that require grad, and must not be needed by the graph again afterwards (no retainGraph with
+ * a later backward through them).
  */
 export function backward(
-  outputs: readonly Tensor[], grads?: readonly Tensor[] | null, opts: { retainGraph?: boolean; inputs?: readonly Tensor[] } = {},
+  outputs: readonly Tensor[], grads?: readonly Tensor[] | null,
+  opts: { retainGraph?: boolean; inputs?: readonly Tensor[]; onGrad?: (index: number, grad: Tensor) => void } = {},
 ): void {
+  const { onGrad } = opts;
   native.backward(
     outputs.map((t) => t.handle), grads ? grads.map((t) => t.handle) : null, opts.retainGraph ?? false, false,
     opts.inputs ? opts.inputs.map((t) => t.handle) : undefined,
+    onGrad ? (index: number, grad: NativeTensor) => tidy(() => onGrad(index, wrapNative(grad))) : undefined,
   );
 }
 

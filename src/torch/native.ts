@@ -38,7 +38,10 @@ export interface NativeBinding {
   resolveOp(name: string, overload: string): number;
   opSchema(id: number): string;
   callOp(id: number, args: unknown[]): NativeValue | undefined;
-  backward(outputs: NativeTensor[], grads: NativeTensor[] | null, retainGraph: boolean, createGraph: boolean, inputs?: NativeTensor[]): void;
+  backward(
+    outputs: NativeTensor[], grads: NativeTensor[] | null, retainGraph: boolean, createGraph: boolean, inputs?: NativeTensor[],
+    onGrad?: (index: number, grad: NativeTensor) => void,
+  ): void;
   setGradEnabled(enabled: boolean): boolean;
   isGradEnabled(): boolean;
   manualSeed(seed: number | bigint): void;

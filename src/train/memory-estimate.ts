@@ -1,5 +1,5 @@
-// What a configuration needs before it runs: parameter memory (weights, gradients and Adam's two
-// moments) and a rough activation estimate from the layer shapes at the training size, so a
+// What a configuration needs before it runs: parameter memory (weights and Adam's two moments,
+// plus gradients for D: G and E are updated inside their backward pass and keep none) and a rough activation estimate from the layer shapes at the training size, so a
 // user learns to lower ngf, the crop size or the batch before running out of memory, not after.
 import type { NetworkOptions } from '../models/from-options.js';
 import { generatorInputChannels, labelChannels } from '../models/from-options.js';
@@ -64,8 +64,8 @@ export function estimateMemory(
   parameters: Record<string, number>,
   size: { height: number; width: number },
 ): MemoryEstimate {
-  const totalParams = Object.values(parameters).reduce((a, b) => a + b, 0);
-  const parameterBytes = totalParams * 4 * 4;
+  const copies = (net: string) => (net === 'D' ? 4 : 3);
+  const parameterBytes = Object.entries(parameters).reduce((sum, [net, n]) => sum + n * 4 * copies(net), 0);
   const { height: h, width: w } = size;
   const perImage = generatorActivations(o, h, w)
     + 2 * discriminatorActivations(o, h, w, labelChannels(o) + o.output_nc)
@@ -73,7 +73,7 @@ export function estimateMemory(
   const activationBytes = perImage * 4 * o.batchSize;
   const counts = Object.entries(parameters).map(([k, n]) => `${k} ${(n / 1e6).toFixed(2)}M`).join(', ');
   const summary =
-    `parameters: ${counts}; with gradients and Adam state ≈ ${(parameterBytes / MB).toFixed(0)} MB\n` +
+    `parameters: ${counts}; with Adam state (and D's gradients) ≈ ${(parameterBytes / MB).toFixed(0)} MB\n` +
     `activations at ${w}×${h}, batch ${o.batchSize}: ≈ ${(activationBytes / MB).toFixed(0)} MB (an estimate; ` +
     `lower it with a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, --batchSize, or --no_vgg_loss)`;
   return { parameterBytes, activationBytes, summary };

@@ -10,6 +10,8 @@ import type { DiscriminatorOutputs, Encoder, MultiscaleDiscriminator } from '../
 export interface StepOptimizer {
   zeroGrad(): void;
   step(): void;
+  /** zeroGrad, backward into its parameters and step, updating each one inside the backward. */
+  backwardAndStep?(loss: Tensor): void;
   readonly paramGroups: readonly { params: Tensor[] }[];
   materializeState?(): void;
 }
@@ -175,15 +177,15 @@ export class TrainStep {
           shown: opts.keepFake ? noGrad(() => fake.detach()) : null,
         };
       });
-      parts.optimizerG.zeroGrad();
       parts.optimizerD.zeroGrad();
       // D's loss first, keeping the graph G's loss shares; dropping lossD then frees D's pass on
-      // the real image, and G's backward (not retained) frees the rest as it goes.
+      // the real image, and G's backward (not retained) frees the rest as it goes, updating each
+      // of G's parameters as soon as its gradient is complete (D's weights, which that backward
+      // passes through, change only after it).
       backward([lossD], null, { retainGraph: true, inputs: trainable(parts.optimizerD) });
       lossD.dispose();
-      backward([lossG], null, { inputs: trainable(parts.optimizerG) });
+      this.backwardAndStepG(lossG);
       lossG.dispose();
-      parts.optimizerG.step();
       parts.optimizerD.step();
       return { losses, fake: shown };
     });
@@ -198,11 +200,10 @@ export class TrainStep {
       const lossG = this.generatorLoss(r);
       const lossD = this.discriminatorLoss(r);
 
-      optimizerG.zeroGrad();
-      lossG.backward();
-      optimizerG.step();
+      this.backwardAndStepG(lossG);
 
-      // G's backward also reached D's parameters; zeroGrad drops that before D's own backward.
+      // The official G backward also reaches D's parameters, and zero_grad then drops that: this
+      // one does not compute it.
       optimizerD.zeroGrad();
       lossD.backward();
       optimizerD.step();
@@ -212,16 +213,32 @@ export class TrainStep {
     });
   }
 
+  /** G's update from its loss: inside the backward pass where the optimizer can (see Optimizer.backwardAndStep). */
+  private backwardAndStepG(lossG: Tensor): void {
+    const opt = this.parts.optimizerG;
+    if (opt.backwardAndStep) {
+      opt.backwardAndStep(lossG);
+      return;
+    }
+    opt.zeroGrad();
+    backward([lossG], null, { inputs: trainable(opt) });
+    opt.step();
+  }
+
   /**
-   * Before the first step: every trainable parameter's gradient buffer (zeros; each one receives a
-   * gradient every step) and the optimizers' state, allocated up front so that these long-lived
-   * buffers are not interleaved in memory with the first iteration's activations.
+   * Before the first step: D's gradient buffers (zeros; each one receives a gradient every step;
+   * G keeps none when its optimizer updates inside the backward) and both optimizers' state,
+   * allocated up front so that these long-lived buffers are not interleaved in memory with the
+   * first iteration's activations.
    */
   prepareBuffers(): void {
-    if (this.#prepared.has(this.parts.optimizerG) && this.#prepared.has(this.parts.optimizerD)) return;
+    const { optimizerG, optimizerD } = this.parts;
+    if (this.#prepared.has(optimizerG) && this.#prepared.has(optimizerD)) return;
     tidy(() => {
-      for (const opt of [this.parts.optimizerG, this.parts.optimizerD]) {
-        for (const p of trainable(opt)) if (p.grad === null) p.grad = noGrad(() => zerosLike(p));
+      for (const opt of [optimizerG, optimizerD]) {
+        if (opt === optimizerD || !opt.backwardAndStep) {
+          for (const p of trainable(opt)) if (p.grad === null) p.grad = noGrad(() => zerosLike(p));
+        }
         opt.materializeState?.();
         this.#prepared.add(opt);
       }

@@ -2,8 +2,8 @@
 // parameter groups, and Adam's state-dict round trip.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Adam, SGD, tensor, tidy, type AdamHyper, type Tensor } from '../../src/torch/index.js';
-import { assertClose } from './helpers.js';
+import { Adam, nn, noGrad, SGD, tensor, tidy, type AdamHyper, type Tensor } from '../../src/torch/index.js';
+import { assertClose, randomValues } from './helpers.js';
 
 // L(p) = Σ c_i p_i² + d_i p_i, so dL/dp_i = 2 c_i p_i + d_i
 const C = [0.5, 2, 1, 3];
@@ -180,5 +180,40 @@ test('SGD with momentum, nesterov and weight decay matches a plain-JS reference'
     assert.equal(opt.momentumBuffers.size, 1);
     opt.dispose();
     assert.equal(opt.momentumBuffers.size, 0);
+  }
+}));
+
+test('backwardAndStep equals zeroGrad + backward + step (Adam and SGD), keeps no gradients, skips frozen parameters', () => tidy(() => {
+  // A small conv net with a shared weight (used twice) and a frozen layer in the middle.
+  const build = () => {
+    const conv = new nn.Conv2d(2, 3, 3, { padding: 1 });
+    const frozen = new nn.Conv2d(3, 3, 1).requiresGrad_(false);
+    const head = new nn.Conv2d(3, 1, 3, { padding: 1 });
+    for (const [k, t] of [...conv.stateDict(), ...frozen.stateDict(), ...head.stateDict()]) {
+      noGrad(() => t.copy_(tensor(randomValues(t.numel, k.length + t.numel), t.shape)));
+    }
+    return { conv, frozen, head, params: [...conv.parameters(), ...frozen.parameters(), ...head.parameters()] };
+  };
+  const x = tensor(randomValues(2 * 2 * 6 * 6, 7), [2, 2, 6, 6]);
+  const loss = (n: ReturnType<typeof build>) => n.head.forward(n.frozen.forward(n.conv.forward(x)).relu()).add(n.conv.forward(x).mean()).square().mean();
+  for (const make of [
+    (ps: Tensor[]) => new Adam(ps, { lr: 0.01, betas: [0.5, 0.999], weightDecay: 0.1 }),
+    (ps: Tensor[]) => new SGD(ps, { lr: 0.05, momentum: 0.9 }),
+  ]) {
+    const plain = build();
+    const fused = build();
+    const optPlain = make(plain.params);
+    const optFused = make(fused.params);
+    for (let k = 0; k < 3; k++) {
+      tidy(() => { optPlain.zeroGrad(); loss(plain).backward(); optPlain.step(); });
+      tidy(() => optFused.backwardAndStep(loss(fused)));
+      plain.params.forEach((p, i) => assertClose(fused.params[i]!.toNumbers(), p.toNumbers(), { atol: 1e-6, rtol: 1e-6 }, `${optPlain.constructor.name} step ${k + 1} param ${i}`));
+      assert.ok(fused.params.every((p) => p.grad === null), 'no gradient kept');
+    }
+    const frozenBefore = build().frozen.parameters().map((p) => p.toNumbers());
+    assert.deepEqual(fused.frozen.parameters().map((p) => p.toNumbers()), frozenBefore, 'frozen layer untouched');
+    assert.ok(plain.conv.parameters()[0]!.toNumbers().some((v, i) => v !== build().conv.parameters()[0]!.toNumbers()[i]), 'the shared weight moved');
+    optPlain.dispose();
+    optFused.dispose();
   }
 }));

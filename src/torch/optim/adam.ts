@@ -2,7 +2,7 @@
 // training run here follows the same trajectory as the official implementation's.
 import { noGrad } from '../autograd.js';
 import { zerosLike } from '../creation.js';
-import { keep, tidy } from '../scope.js';
+import { keep } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer } from './optimizer.js';
 
@@ -50,26 +50,18 @@ export class Adam extends Optimizer<AdamHyper> {
     return s;
   }
 
-  step(): void {
-    noGrad(() => {
-      for (const [i, p, h] of this.indexed()) {
-        tidy(() => {
-          const grad0 = p.grad;
-          if (grad0 === null) return;
-          const s = this.stateFor(i, p);
-          const [beta1, beta2] = h.betas;
-          s.step += 1;
-          const grad = h.weightDecay !== 0 ? grad0.add(p, h.weightDecay) : grad0;
-          s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
-          s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-          const biasCorrection1 = 1 - beta1 ** s.step;
-          const biasCorrection2 = 1 - beta2 ** s.step;
-          const stepSize = h.lr / biasCorrection1;
-          const denom = s.expAvgSq.sqrt().div_(Math.sqrt(biasCorrection2)).add_(h.eps);
-          p.addcdiv_(s.expAvg, denom, -stepSize);
-        });
-      }
-    });
+  protected updateParam(i: number, p: Tensor, grad0: Tensor, h: AdamHyper): void {
+    const s = this.stateFor(i, p);
+    const [beta1, beta2] = h.betas;
+    s.step += 1;
+    const grad = h.weightDecay !== 0 ? grad0.add(p, h.weightDecay) : grad0;
+    s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
+    s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+    const biasCorrection1 = 1 - beta1 ** s.step;
+    const biasCorrection2 = 1 - beta2 ** s.step;
+    const stepSize = h.lr / biasCorrection1;
+    const denom = s.expAvgSq.sqrt().div_(Math.sqrt(biasCorrection2)).add_(h.eps);
+    p.addcdiv_(s.expAvg, denom, -stepSize);
   }
 
   stateDict(): AdamStateDict {

@@ -1,7 +1,6 @@
 // Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay,
 // following PyTorch's update rule.
-import { noGrad } from '../autograd.js';
-import { keep, tidy } from '../scope.js';
+import { keep } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer } from './optimizer.js';
 
@@ -20,27 +19,19 @@ export class SGD extends Optimizer<SgdHyper> {
     super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...hyper });
   }
 
-  step(): void {
-    noGrad(() => {
-      for (const [i, p, h] of this.indexed()) {
-        tidy(() => {
-          const g0 = p.grad;
-          if (g0 === null) return;
-          let d = h.weightDecay !== 0 ? g0.add(p, h.weightDecay) : g0;
-          if (h.momentum !== 0) {
-            let buf = this.momentumBuffers.get(i);
-            if (!buf) {
-              buf = keep(d.clone());
-              this.momentumBuffers.set(i, buf);
-            } else {
-              buf.mul_(h.momentum).add_(d, 1 - h.dampening);
-            }
-            d = h.nesterov ? d.add(buf, h.momentum) : buf;
-          }
-          p.add_(d, -h.lr);
-        });
+  protected updateParam(i: number, p: Tensor, g0: Tensor, h: SgdHyper): void {
+    let d = h.weightDecay !== 0 ? g0.add(p, h.weightDecay) : g0;
+    if (h.momentum !== 0) {
+      let buf = this.momentumBuffers.get(i);
+      if (!buf) {
+        buf = keep(d.clone());
+        this.momentumBuffers.set(i, buf);
+      } else {
+        buf.mul_(h.momentum).add_(d, 1 - h.dampening);
       }
-    });
+      d = h.nesterov ? d.add(buf, h.momentum) : buf;
+    }
+    p.add_(d, -h.lr);
   }
 
   dispose(): void {
