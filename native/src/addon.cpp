@@ -6,6 +6,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include "adam.h"
 #include "ops.h"
 #include "tensor_wrap.h"
 
@@ -219,6 +220,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
   exports.Set("liveTensors", Napi::Function::New(env, LiveTensors));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   return exports;
 }
 

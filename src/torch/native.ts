@@ -50,6 +50,10 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   liveTensors(): number;
   buildInfo(): { torchVersion: string; parallel: string; cuda: boolean };
+  adamUpdate(
+    param: NativeTensor, grad: NativeTensor, expAvg: NativeTensor, expAvgSq: NativeTensor,
+    step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
+  ): boolean;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,7 +1,9 @@
 // Adam with PyTorch 1.13's arithmetic, operation for operation (its single-tensor path), so a
-// training run here follows the same trajectory as the official implementation's.
+// training run here follows the same trajectory as the official implementation's. On the CPU
+// the operations run fused in one pass over memory (native/src/adam.cpp), with the same rounding.
 import { noGrad } from '../autograd.js';
 import { zerosLike } from '../creation.js';
+import { native } from '../native.js';
 import { keep } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer } from './optimizer.js';
@@ -54,6 +56,8 @@ export class Adam extends Optimizer<AdamHyper> {
     const s = this.stateFor(i, p);
     const [beta1, beta2] = h.betas;
     s.step += 1;
+    if (native.adamUpdate(p.handle, grad0.handle, s.expAvg.handle, s.expAvgSq.handle, s.step, h.lr, beta1, beta2, h.eps, h.weightDecay)) return;
+    // Elsewhere (other devices, non-contiguous tensors): PyTorch's operations themselves.
     const grad = h.weightDecay !== 0 ? grad0.add(p, h.weightDecay) : grad0;
     s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
     s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);

@@ -1,0 +1,108 @@
+// Adam's update of one parameter, PyTorch 1.13's single-tensor arithmetic, in one pass.
+//
+// PyTorch runs the update as eight tensor operations (mul_, add_, mul_, addcmul_, sqrt, div_,
+// add_, addcdiv_), each a full pass over parameter-sized memory: for pix2pixHD's generator
+// (167M parameters) about 13 GB of memory traffic per step, 0.74 s on the 2-core machine. Here
+// each element is read and written once. The arithmetic is the same, rounding included: every
+// operation rounds to the tensor's type where PyTorch's kernel does, with a fused multiply-add
+// exactly where ATen's vectorized CPU kernels use one (add with alpha; addcmul, whose
+// `self + value * t1 * t2` the compiler contracts in ATen's AVX2 build) and nowhere else — this
+// file is compiled without contraction, so only the explicit std::fma calls fuse. The tests
+// compare it bit for bit with the op sequence.
+#include "adam.h"
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+#include <cmath>
+#include "errors.h"
+#include "tensor_wrap.h"
+
+namespace {
+
+template <typename T>
+struct AdamConstants {
+  T oneMinusBeta1, beta1, oneMinusBeta2, beta2, bc2Sqrt, eps, negStepSize, weightDecay;
+  bool decay;
+};
+
+// With `Fused`, the multiply-adds are single-rounding fmas (ATen's AVX2/AVX-512 kernels);
+// without, each multiply and add rounds separately (ATen's default-capability kernels).
+template <typename T, bool Fused>
+inline void adamElements(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t n, const AdamConstants<T>& c) {
+  for (int64_t i = 0; i < n; i++) {
+    T grad = g[i];
+    if (c.decay) grad = Fused ? std::fma(p[i], c.weightDecay, grad) : grad + c.weightDecay * p[i];
+    T m1 = m[i] * c.beta1;
+    m1 = Fused ? std::fma(grad, c.oneMinusBeta1, m1) : m1 + c.oneMinusBeta1 * grad;
+    T v1 = v[i] * c.beta2;
+    v1 = Fused ? std::fma(c.oneMinusBeta2 * grad, grad, v1) : v1 + c.oneMinusBeta2 * grad * grad;
+    T denom = std::sqrt(v1) / c.bc2Sqrt + c.eps;
+    p[i] = p[i] + c.negStepSize * m1 / denom;
+    m[i] = m1;
+    v[i] = v1;
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+template <typename T>
+__attribute__((target("avx2,fma"))) void adamElementsFma(T* p, const T* g, T* m, T* v, int64_t n, const AdamConstants<T>& c) {
+  adamElements<T, true>(p, g, m, v, n, c);
+}
+bool cpuHasFma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+#endif
+
+template <typename T>
+void adamKernel(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, const AdamConstants<T>& c) {
+  T* pp = p.data_ptr<T>();
+  const T* gp = g.data_ptr<T>();
+  T* mp = m.data_ptr<T>();
+  T* vp = v.data_ptr<T>();
+  at::parallel_for(0, p.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (cpuHasFma()) return adamElementsFma<T>(pp + begin, gp + begin, mp + begin, vp + begin, end - begin, c);
+#endif
+    adamElements<T, false>(pp + begin, gp + begin, mp + begin, vp + begin, end - begin, c);
+  });
+}
+
+template <typename T>
+AdamConstants<T> constantsFor(double step, double lr, double beta1, double beta2, double eps, double weightDecay) {
+  // As PyTorch's Python side: scalars computed in double, cast to the tensor's type by the kernel.
+  double biasCorrection1 = 1 - std::pow(beta1, step);
+  double biasCorrection2 = 1 - std::pow(beta2, step);
+  return {(T)(1 - beta1), (T)beta1, (T)(1 - beta2), (T)beta2, (T)std::sqrt(biasCorrection2), (T)eps,
+          (T)(-(lr / biasCorrection1)), (T)weightDecay, weightDecay != 0};
+}
+
+}  // namespace
+
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    at::Tensor p = TensorWrap::From(env, info[0], "adamUpdate param");
+    at::Tensor g = TensorWrap::From(env, info[1], "adamUpdate grad");
+    at::Tensor m = TensorWrap::From(env, info[2], "adamUpdate exp_avg");
+    at::Tensor v = TensorWrap::From(env, info[3], "adamUpdate exp_avg_sq");
+    double args[6];
+    for (int i = 0; i < 6; i++) args[i] = info[4 + i].As<Napi::Number>().DoubleValue();
+    auto dtype = p.scalar_type();
+    bool applies = (dtype == at::kFloat || dtype == at::kDouble);
+    for (const auto* t : {&p, &g, &m, &v}) {
+      applies = applies && t->device().is_cpu() && t->scalar_type() == dtype && t->is_contiguous() && t->numel() == p.numel() &&
+                t->layout() == at::kStrided;
+    }
+    if (!applies) return Napi::Boolean::New(env, false);
+    // The parameter is updated in place as under torch.no_grad(): its version counter moves, so
+    // a graph that saved it still refuses to back-propagate with the new values.
+    at::NoGradGuard noGrad;
+    if (dtype == at::kFloat) {
+      adamKernel<float>(p, g, m, v, constantsFor<float>(args[0], args[1], args[2], args[3], args[4], args[5]));
+    } else {
+      adamKernel<double>(p, g, m, v, constantsFor<double>(args[0], args[1], args[2], args[3], args[4], args[5]));
+    }
+    for (auto* t : {&p, &m, &v}) t->unsafeGetTensorImpl()->bump_version();
+    return Napi::Boolean::New(env, true);
+  });
+}

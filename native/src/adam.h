@@ -1,0 +1,7 @@
+// Adam's update of one parameter in one pass over memory (see adam.cpp).
+#pragma once
+#include <napi.h>
+
+// adamUpdate(param, grad, expAvg, expAvgSq, step, lr, beta1, beta2, eps, weightDecay) → boolean:
+// false (nothing done) where the fused kernel does not apply, and the caller runs the op sequence.
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info);
