@@ -27,12 +27,18 @@ const ref = process.env.REF_PIX2PIXHD;
 const ours: { sec_per_iter: number; peak_rss_mb: number }[] = [];
 const theirs: { sec_per_iter: number; peak_rss_mb: number }[] = [];
 console.log(`training benchmark: netG ${a.net} ngf ${a.ngf} at ${a.w}×${a.h}, label_nc ${a.label_nc}, ${a.no_vgg ? 'no VGG' : 'with VGG'}, ${a.threads} threads, ${a.device}`);
+const show = (who: string, x: { sec_per_iter: number; peak_rss_mb: number }) =>
+  console.log(`  ${who.padEnd(16)} ${x.sec_per_iter.toFixed(3)} s/iter   peak ${x.peak_rss_mb.toFixed(0)} MB`);
 for (let r = 0; r < Number(a.rounds); r++) {
+  console.log(`round ${r + 1}`);
   ours.push(lastJson(execFileSync(process.execPath, ['--import', 'tsx', join(here, 'train-step-ours.ts'), ...common, ...deviceArg(false)], { encoding: 'utf8' })));
+  show('pix2pixhd-ts', ours.at(-1)!);
   if (python && ref) {
     theirs.push(lastJson(execFileSync(python, [join(here, 'ref_step.py'), ...common, ...deviceArg(true)], { encoding: 'utf8', env: { ...process.env, REF_PIX2PIXHD: ref } })));
+    show('official', theirs.at(-1)!);
   }
 }
+console.log(`median time, largest peak over ${a.rounds} rounds:`);
 const sec = (xs: { sec_per_iter: number }[]) => median(xs.map((x) => x.sec_per_iter));
 const mem = (xs: { peak_rss_mb: number }[]) => Math.max(...xs.map((x) => x.peak_rss_mb));
 console.log(`pix2pixhd-ts      ${sec(ours).toFixed(3)} s/iter   peak ${mem(ours).toFixed(0)} MB`);
