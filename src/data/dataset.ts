@@ -5,7 +5,7 @@ import { readIdMap, readImageSize, readRgb, type Size } from './image-io.js';
 import { findDataset, type DatasetEntry } from './layout.js';
 import { resizeBicubic } from './resample.js';
 import { resolveDataOptions, type DataOptions } from './options.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { applyPlan, drawParams, planTransform, rgbToNormalizedChw, type TransformPlan } from './transforms.js';
 
 export interface DataItem {

@@ -43,7 +43,7 @@ export { WorkerPool } from './worker-pool.js';
 export { decodeIdMap, encodeIdPng, encodePng, readIdMap, readImageSize, readRgb, IMAGE_EXTENSIONS, type IdMap, type IdMapRole, type RgbImage, type Size } from './image-io.js';
 export { applyPlan, drawParams, planTransform, rgbToNormalizedChw, roundHalfEven, sizeMultiple, type TransformParams, type TransformPlan } from './transforms.js';
 export { resizeBicubic } from './resample.js';
-export { deriveSeed, Rng } from './rng.js';
+export { deriveSeed, Rng } from '../util/rng.js';
 export { CITYSCAPES_ID, CITYSCAPES_LABELS, colorizeLabel, interleavedColour, labelPalette, tensorToRgb } from './colorize.js';
 export { CAR_PALETTE, renderScene, SCENE_CLASSES, SCENE_LABEL_IDS, type Scene, type SceneInstance } from './synthetic/scene.js';
 export { carPaletteIndices, makeSyntheticDataset, readSyntheticMeta, sceneName, type SceneMeta, type SyntheticOptions, type SyntheticSummary } from './synthetic/dataset.js';

@@ -7,7 +7,7 @@
 import { DataError } from './errors.js';
 import type { DataItem } from './dataset.js';
 import type { Size } from './image-io.js';
-import { deriveSeed, Rng } from './rng.js';
+import { deriveSeed, Rng } from '../util/rng.js';
 
 /**
  * Anything that can load item i given the seed of its random stream: AlignedDataset, a pool of

@@ -17,7 +17,7 @@
 // pixel under the output pixel's centre, as PIL's NEAREST), photos bicubically (resample.ts, PIL's
 // BICUBIC); crop and flip are index maps applied to either.
 import type { DataOptions } from './options.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../util/rng.js';
 import type { Size } from './image-io.js';
 
 export interface TransformParams {

@@ -15,7 +15,7 @@
 // index beyond its class's clusters, a vector of the wrong length, a class with no clusters or
 // an id that is not in the map are errors naming what is there.
 import { readFileSync } from 'node:fs';
-import { deriveSeed, mulberry32 } from '../util/random.js';
+import { deriveSeed, randomSource } from '../util/rng.js';
 import { classOfInstance, instanceIds } from './instance-features.js';
 import { StyleError, type StyleBank } from './style-bank.js';
 
@@ -166,7 +166,7 @@ export function sampleFeatureMap(
   inst: ArrayLike<number>, width: number, height: number, bank: StyleBank,
   options: { choices?: StyleChoices; seed?: number; name?: string } = {},
 ): { map: Float32Array; chosen: ChosenFeature[] } {
-  const random = mulberry32(deriveSeed(options.seed ?? 0, 'styles', options.name ?? ''));
+  const random = randomSource(deriveSeed(options.seed ?? 0, 'styles', options.name ?? ''));
   const chosen = chooseFeatures(instanceIds(inst), bank, options.choices ?? {}, random, options.name ? `the instance map of ${options.name}` : 'the instance map');
   return { map: fillFeatureMap(inst, width, height, chosen, bank.featNum), chosen };
 }

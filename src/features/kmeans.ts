@@ -2,7 +2,7 @@
 // encode_features.py calls: several seeded restarts, the one with the lowest inertia kept. Pure
 // TypeScript over plain arrays: the point sets are small (one row per object of a class), and a
 // seeded generator makes the result the same on every machine for a given seed.
-import { mulberry32, type Random } from '../util/random.js';
+import { randomSource, type Random } from '../util/rng.js';
 
 export interface KMeansOptions {
   /** Seed of the k-means++ draws (each restart derives its own stream from it). Default 0. */
@@ -158,7 +158,7 @@ export function kmeans(points: readonly number[][], k: number, options: KMeansOp
   for (const p of points) for (let d = 0; d < dim; d++) mean[d]! += p[d]! / n;
   const variance = points.reduce((a, p) => a + dist2(p, mean), 0) / (n * Math.max(1, dim));
   const tol = (options.tol ?? 1e-4) * variance;
-  const random = mulberry32(options.seed ?? 0);
+  const random = randomSource(options.seed ?? 0);
   let best: KMeansResult | null = null;
   for (let r = 0; r < nInit; r++) {
     const result = lloyd(points, kmeansPlusPlus(points, k, random), maxIter, tol);

@@ -2,7 +2,7 @@
 // each with a colour swatch (the mean photo colour of the objects in that cluster) to show in an
 // editor. Built from a cluster file (ours or the official .npy; the official one has no swatches).
 import { CITYSCAPES_LABELS } from '../data/colorize.js';
-import type { Random } from '../util/random.js';
+import type { Random } from '../util/rng.js';
 import type { FeatureClusters, Rgb } from './cluster-file.js';
 
 export interface Style {

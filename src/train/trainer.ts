@@ -8,7 +8,7 @@ import { buildDiscriminator, buildEncoder, buildGenerator, outermostEnhancerPref
 import { Vgg19Features } from '../models/vgg19.js';
 import { VGGLoss } from '../losses/vgg-loss.js';
 import { Adam, loadTensorDict, manualSeed, noGrad, type Tensor, tidy } from '../torch/index.js';
-import { deriveSeed, mulberry32 } from '../util/random.js';
+import { deriveSeed, randomSource } from '../util/rng.js';
 import { batchToTensors, type BatchTensors, type DataBatch } from './batch.js';
 import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { ImagePool } from './image-pool.js';
@@ -132,7 +132,7 @@ export async function train(opts: TrainOptions, data: BatchSource, events: Train
     optimizerD.setLr(lr);
   }
 
-  const pool = opts.pool_size > 0 ? new ImagePool(opts.pool_size, mulberry32(deriveSeed(opts.seed, 'pool', state.totalSteps))) : null;
+  const pool = opts.pool_size > 0 ? new ImagePool(opts.pool_size, randomSource(deriveSeed(opts.seed, 'pool', state.totalSteps))) : null;
   const stepper = new TrainStep(
     { G, D, E, vggLoss, optimizerG, optimizerD, fakePool: pool },
     { num_D: opts.num_D, n_layers_D: opts.n_layers_D, lambda_feat: opts.lambda_feat, no_ganFeat_loss: opts.no_ganFeat_loss, no_vgg_loss: opts.no_vgg_loss, no_lsgan: opts.no_lsgan },

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { AlignedDataset } from '../../src/data/dataset.js';
 import { DataError } from '../../src/data/errors.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tempDir, writeGrey16, writeGrey8, writeRgb } from './helpers.js';
 
 const grey = (v: number) => () => v;

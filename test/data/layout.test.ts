@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { AlignedDataset } from '../../src/data/dataset.js';
 import { findDataset, pairingKey } from '../../src/data/layout.js';
 import { resolveDataOptions } from '../../src/data/options.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { paletteIndexPng, tempDir, writeGrey16, writeGrey8, writeRgb } from './helpers.js';
 
 const grey = (v: number) => () => v;

@@ -6,7 +6,7 @@ import { openData } from '../../src/data/index.js';
 import { collateItems, DataLoader, type ItemSource } from '../../src/data/loader.js';
 import type { DataItem } from '../../src/data/dataset.js';
 import { DataError } from '../../src/data/errors.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tempDir, writeGrey16, writeGrey8, writeRgb } from './helpers.js';
 
 /** Items are their own indices; loading takes a few event-loop turns and is logged. */

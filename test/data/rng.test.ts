@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deriveSeed, Rng } from '../../src/data/rng.js';
+import { deriveSeed, Rng } from '../../src/util/rng.js';
 
 test('Rng is xoshiro128** seeded through splitmix32 (values from an independent Python implementation)', () => {
   const expected: Record<number, number[]> = {

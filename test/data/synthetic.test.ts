@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { AlignedDataset } from '../../src/data/dataset.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { CAR_PALETTE, renderScene } from '../../src/data/synthetic/scene.js';
 import { carPaletteIndices, makeSyntheticDataset, readSyntheticMeta } from '../../src/data/synthetic/dataset.js';
 import { decodeGrey, decodeRgb, tempDir } from './helpers.js';

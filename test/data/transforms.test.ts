@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { AlignedDataset } from '../../src/data/dataset.js';
 import type { DataOptions } from '../../src/data/options.js';
 import { resolveDataOptions } from '../../src/data/options.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { planTransform, roundHalfEven } from '../../src/data/transforms.js';
 import { tempDir, writeGrey16, writeGrey8, writeRgb } from './helpers.js';
 

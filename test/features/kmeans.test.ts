@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kmeans, kmeansPlusPlus, nearest } from '../../src/features/kmeans.js';
-import { mulberry32 } from '../../src/util/random.js';
+import { randomSource } from '../../src/util/rng.js';
 
 /** n points around each centre, jittered by ±spread with a seeded generator. */
 function blobs(centres: number[][], n: number, spread: number, seed: number): { points: number[][]; truth: number[] } {
-  const r = mulberry32(seed);
+  const r = randomSource(seed);
   const points: number[][] = [];
   const truth: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -61,7 +61,7 @@ test('kmeans with k = n puts one point per cluster; repeated points still give k
 
 test('k-means++ draws distinct points first, then repeats only when every point is a centre', () => {
   const pts = [[0], [0], [5]];
-  const c = kmeansPlusPlus(pts, 3, mulberry32(2));
+  const c = kmeansPlusPlus(pts, 3, randomSource(2));
   assert.equal(c.length, 3);
   assert.ok(c.some((x) => x[0] === 5) && c.some((x) => x[0] === 0));
 });

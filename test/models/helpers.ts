@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dispose, loadTensorDict, tensor, tidy, type Tensor } from '../../src/torch/index.js';
+import { randomSource } from '../../src/util/rng.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = path.join(here, '..', 'fixtures', 'pix2pixhd-reference');
@@ -52,17 +53,8 @@ export function relL2(a: Tensor, b: Tensor): number {
   });
 }
 
-/** mulberry32: a small deterministic PRNG, so test data does not come from the engine. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (the project's own, outside the engine), so test data does not come from the engine. */
+export const rng = randomSource;
 
 /** A float32 tensor of uniform values in [lo, hi) from the JS generator. */
 export function uniform(shape: number[], seed: number, lo = -1, hi = 1): Tensor {

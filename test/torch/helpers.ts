@@ -3,18 +3,10 @@
 // expectations with the engine under test.
 import assert from 'node:assert/strict';
 import { noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
+import { randomSource } from '../../src/util/rng.js';
 
-/** mulberry32: a small deterministic PRNG, so test inputs do not come from the engine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (the project's own, outside the engine), so test data does not come from the engine. */
+export const rng = randomSource;
 
 /** n uniform values in [lo, hi), rounded to float32 so float32 and float64 inputs agree exactly. */
 export function randomValues(n: number, seed: number, lo = -1, hi = 1): number[] {

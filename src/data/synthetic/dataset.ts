@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { encodeIdPng, encodePng } from '../image-io.js';
-import { deriveSeed } from '../rng.js';
+import { deriveSeed } from '../../util/rng.js';
 import { CAR_PALETTE, renderScene, SCENE_CLASSES, type SceneInstance } from './scene.js';
 
 export interface SyntheticOptions {

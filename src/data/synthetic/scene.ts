@@ -10,7 +10,7 @@
 //
 // Cars' body colours come from CAR_PALETTE, one entry per car, so instance styles are real and
 // measurable: the scene reports which entry each car got.
-import { Rng } from '../rng.js';
+import { Rng } from '../../util/rng.js';
 import { fbm2, hash2, valueNoise } from './noise.js';
 
 /** The Cityscapes label ids the scenes use. */

@@ -1,5 +1,7 @@
-// A small seeded PRNG for everything random in the data layer (shuffles, crops, flips, synthetic
-// scenes). Math.random cannot be seeded, and a run must be reproducible from its --seed.
+// The one seeded PRNG for everything random outside libtorch: shuffles, crops, flips, synthetic
+// scenes, the image pool, k-means seeding, style choices. Math.random cannot be seeded, and a run
+// must be reproducible from its --seed (a resumed run repeats the same choices without saving
+// generator state).
 //
 // Streams are derived, not shared: each (seed, purpose, epoch, position) gets its own generator, so
 // the numbers an item gets do not depend on how many items were decoded before it or in which order
@@ -34,6 +36,14 @@ function stringWords(s: string): number[] {
   const out = [s.length];
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
   return out;
+}
+
+/** A uniform [0, 1) source as a plain function, for code that only needs that. */
+export type Random = () => number;
+
+export function randomSource(seed: number): Random {
+  const rng = new Rng(seed);
+  return () => rng.float();
 }
 
 /** xoshiro128** seeded through splitmix32: fast, 2^128 period, good enough for augmentation. */
