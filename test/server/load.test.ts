@@ -1,6 +1,7 @@
 // Load on the editor's server, bounded and on the loopback only: a burst of concurrent synthesis
 // requests is answered (200) or refused at once (503 with Retry-After) — none lost, none hanging —
-// the page's other requests stay quick while the worker computes, and the server is alive after.
+// the page's other requests stay quick while the worker computes, the server is alive after, and a
+// worker that dies is replaced.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { EditorServer } from '../../src/server/app.js';
@@ -78,4 +79,18 @@ test('a request cancelled while it waits costs no synthesis', { timeout: 60_000 
   while (server.pool.stats().queued > 0 || server.pool.stats().running > 0) await new Promise((r) => setTimeout(r, 5));
   assert.equal(server.pool.stats().done - before, 1, 'only the first was synthesised');
   assert.equal((await synthesizeRequest(server.url, body)).status, 200, 'and the server is alive');
+});
+
+test('a worker that dies is replaced: the next request is answered by the new one', { timeout: 60_000 }, async () => {
+  // Terminated while idle: stopping a worker inside a libtorch call would abort the process (see
+  // SynthesisPool.close), and a death is what a crash of the worker looks like to the pool.
+  const slots = (server.pool as unknown as { slots: { worker: { terminate(): Promise<number>; threadId: number } }[] }).slots;
+  const dead = slots[0]!.worker;
+  const oldThread = dead.threadId;
+  await dead.terminate();
+  const answer = await synthesizeRequest(server.url, body);
+  assert.equal(answer.status, 200, 'answered after the death');
+  await answer.arrayBuffer();
+  assert.notEqual(slots[0]!.worker.threadId, oldThread, 'by a new worker');
+  assert.equal(server.pool.stats().ready, 1);
 });
