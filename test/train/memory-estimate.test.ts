@@ -1,0 +1,29 @@
+// The memory estimate printed before training: parameter memory by what each network keeps
+// (weights and Adam's two moments; D also a gradient, G and E none, as they update inside their
+// backward pass), and activations that scale with the batch and the image area.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { estimateMemory } from '../../src/train/memory-estimate.js';
+import type { NetworkOptions } from '../../src/models/from-options.js';
+
+const options: NetworkOptions & { batchSize: number; no_vgg_loss: boolean } = {
+  label_nc: 35, input_nc: 3, output_nc: 3, netG: 'local', ngf: 32, n_downsample_global: 4, n_blocks_global: 9,
+  n_blocks_local: 3, n_local_enhancers: 1, norm: 'instance', no_instance: false, instance_feat: false, label_feat: false, feat_num: 3,
+  nef: 16, n_downsample_E: 4, ndf: 64, n_layers_D: 3, num_D: 2, batchSize: 1, no_vgg_loss: false,
+};
+
+test('parameter memory: 3 float32 copies for G and E, 4 for D', () => {
+  const m = estimateMemory(options, { G: 1000, D: 100, E: 10 }, { height: 256, width: 512 });
+  assert.equal(m.parameterBytes, (1000 * 3 + 100 * 4 + 10 * 3) * 4);
+  assert.match(m.summary, /G 0\.00M, D 0\.00M, E 0\.00M/);
+});
+
+test('activations grow linearly with the batch and with the image area; the VGG loss adds to them', () => {
+  const at = (o: Partial<typeof options>, height: number, width: number) =>
+    estimateMemory({ ...options, ...o }, { G: 1, D: 1 }, { height, width }).activationBytes;
+  const base = at({}, 256, 512);
+  assert.ok(base > 0);
+  assert.equal(at({ batchSize: 3 }, 256, 512), 3 * base);
+  assert.ok(Math.abs(at({}, 512, 1024) / base - 4) < 1e-9, 'four times the pixels, four times the memory');
+  assert.ok(at({ no_vgg_loss: true }, 256, 512) < base);
+});
