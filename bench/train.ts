@@ -36,6 +36,7 @@ for (let r = 0; r < Number(a.rounds); r++) {
   if (python && ref) {
     theirs.push(lastJson(execFileSync(python, [join(here, 'ref_step.py'), ...common, ...deviceArg(true)], { encoding: 'utf8', env: { ...process.env, REF_PIX2PIXHD: ref } })));
     show('official', theirs.at(-1)!);
+    console.log(`  ratio this round: time ${(ours.at(-1)!.sec_per_iter / theirs.at(-1)!.sec_per_iter).toFixed(3)}`);
   }
 }
 console.log(`median time, largest peak over ${a.rounds} rounds:`);
@@ -44,7 +45,10 @@ const mem = (xs: { peak_rss_mb: number }[]) => Math.max(...xs.map((x) => x.peak_
 console.log(`pix2pixhd-ts      ${sec(ours).toFixed(3)} s/iter   peak ${mem(ours).toFixed(0)} MB`);
 if (theirs.length) {
   console.log(`official pytorch  ${sec(theirs).toFixed(3)} s/iter   peak ${mem(theirs).toFixed(0)} MB`);
-  console.log(`ratio (ours / official): time ${(sec(ours) / sec(theirs)).toFixed(3)}, peak memory ${(mem(ours) / mem(theirs)).toFixed(3)}`);
+  // Each round runs the two back to back, so a round's ratio is the one least moved by a machine
+  // whose speed drifts; both summaries are printed.
+  const paired = median(ours.map((x, i) => x.sec_per_iter / theirs[i]!.sec_per_iter));
+  console.log(`ratio (ours / official): time ${(sec(ours) / sec(theirs)).toFixed(3)} (medians), ${paired.toFixed(3)} (median of the rounds' ratios); peak memory ${(mem(ours) / mem(theirs)).toFixed(3)}`);
 } else {
   console.log(python ? 'set REF_PIX2PIXHD to a checkout of NVIDIA/pix2pixHD to compare with the official code' : 'no python3 with torch: install python3-torch to compare with the official code');
 }
