@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include "errors.h"
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -133,6 +134,64 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   });
 }
 
+// Autocast regions (torch.autocast's __enter__ and __exit__): ATen's autocasting for a device
+// type on this thread. Every op call goes through the dispatcher, so the Autocast keys cast
+// exactly as they do under Python.
+namespace autocast_state {
+at::DeviceType typeOf(const std::string& device) {
+  if (device != "cuda" && device != "cpu") throw std::invalid_argument("autocast: device type must be cuda or cpu, got " + device);
+  return device == "cuda" ? at::kCUDA : at::kCPU;
+}
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool enabled(at::DeviceType t) { return at::autocast::is_autocast_enabled(t); }
+at::ScalarType dtype(at::DeviceType t) { return at::autocast::get_autocast_dtype(t); }
+void set(at::DeviceType t, bool on, at::ScalarType d) {
+  at::autocast::set_autocast_enabled(t, on);
+  at::autocast::set_autocast_dtype(t, d);
+}
+#else
+bool enabled(at::DeviceType t) { return t == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+at::ScalarType dtype(at::DeviceType t) { return t == at::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype(); }
+void set(at::DeviceType t, bool on, at::ScalarType d) {
+  if (t == at::kCUDA) {
+    at::autocast::set_enabled(on);
+    at::autocast::set_autocast_gpu_dtype(d);
+  } else {
+    at::autocast::set_cpu_enabled(on);
+    at::autocast::set_autocast_cpu_dtype(d);
+  }
+}
+#endif
+}  // namespace autocast_state
+
+// autocastEnter(device, dtype, enabled) → [wasEnabled, previousDtype], to give back to
+// autocastExit (enabled false: a region where autocasting is off, torch.autocast(enabled=False)).
+Napi::Value AutocastEnter(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto type = autocast_state::typeOf(info[0].As<Napi::String>().Utf8Value());
+    auto dtype = dtypeFromName(info[1].As<Napi::String>().Utf8Value());
+    auto previous = Napi::Array::New(env, 2);
+    previous.Set(0u, Napi::Boolean::New(env, autocast_state::enabled(type)));
+    previous.Set(1u, Napi::String::New(env, dtypeName(autocast_state::dtype(type))));
+    autocast_state::set(type, info[2].ToBoolean().Value(), dtype);
+    at::autocast::increment_nesting();
+    return previous;
+  });
+}
+
+// autocastExit(device, wasEnabled, previousDtype): restores the state; leaving the outermost
+// region drops the cached low-precision copies of the weights, as torch.autocast does.
+Napi::Value AutocastExit(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto type = autocast_state::typeOf(info[0].As<Napi::String>().Utf8Value());
+    autocast_state::set(type, info[1].ToBoolean().Value(), dtypeFromName(info[2].As<Napi::String>().Utf8Value()));
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    return env.Undefined();
+  });
+}
+
 Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
   bool previous = c10::GradMode::is_enabled();
   c10::GradMode::set_enabled(info[0].ToBoolean().Value());
@@ -221,6 +280,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("liveTensors", Napi::Function::New(env, LiveTensors));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("autocastEnter", Napi::Function::New(env, AutocastEnter));
+  exports.Set("autocastExit", Napi::Function::New(env, AutocastExit));
   return exports;
 }
 

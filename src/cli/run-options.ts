@@ -25,7 +25,7 @@ export function trainOptions(v: Values): TrainOptions {
     save_latest_freq: num(v, 'save_latest_freq'), save_epoch_freq: num(v, 'save_epoch_freq'),
     display_freq: num(v, 'display_freq'), print_freq: num(v, 'print_freq'),
     continue_train: bool(v, 'continue_train'), load_pretrain: str(v, 'load_pretrain'), which_epoch: str(v, 'which_epoch'),
-    seed: num(v, 'seed'), vgg_weights: str(v, 'vgg_weights'), debug: bool(v, 'debug'),
+    seed: num(v, 'seed'), vgg_weights: str(v, 'vgg_weights'), debug: bool(v, 'debug'), fp16: bool(v, 'fp16'),
   };
 }
 

@@ -1,7 +1,7 @@
 // The adversarial loss on multi-scale discriminator outputs: LSGAN (mean squared error to the
 // real or fake label, the pix2pixHD default) or the vanilla GAN (binary cross-entropy on the
 // discriminator's sigmoid outputs). Only each scale's last output, the score map, counts.
-import { F, fullLike, type Tensor } from '../torch/index.js';
+import { autocast, deviceTypeOf, F, fullLike, type Tensor } from '../torch/index.js';
 
 export interface GANLossOptions {
   /** Least-squares GAN (true, default) or vanilla GAN (false, the official --no_lsgan). */
@@ -32,10 +32,19 @@ export class GANLoss {
       const pred = scale[scale.length - 1];
       if (!pred) throw new Error('GANLoss: a discriminator returned no outputs');
       const target = fullLike(pred, targetIsReal ? this.realLabel : this.fakeLabel);
-      const loss = this.useLsgan ? F.mseLoss(pred, target) : F.bceLoss(pred, target);
+      // Binary cross-entropy on probabilities is unsafe in float16, and autocast refuses it: it
+      // runs in float32 outside any autocast region (apex's O1, the official --fp16, does the same).
+      const loss = this.useLsgan
+        ? F.mseLoss(pred, target)
+        : autocast(deviceTypeOf(pred), () => F.bceLoss(atLeastFloat32(pred), atLeastFloat32(target)), { enabled: false });
       total = total === null ? loss : total.add(loss);
     }
     if (total === null) throw new Error('GANLoss: no discriminator outputs');
     return total;
   }
+}
+
+/** float16 and bfloat16 tensors as float32; float32 and float64 ones as they are. */
+function atLeastFloat32(t: Tensor): Tensor {
+  return t.dtype === 'float16' || t.dtype === 'bfloat16' ? t.to('float32') : t;
 }

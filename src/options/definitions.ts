@@ -35,7 +35,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('use_dropout', 'flag', false, 'official option, unused by pix2pixHD\'s generators', B),
   o('data_type', 'int', 32, 'official option: 32-bit floats (16 means AMP on CUDA)', B, { choices: ['8', '16', '32'] }),
   o('verbose', 'flag', false, 'print the networks', B),
-  o('fp16', 'flag', false, 'official option: mixed precision (CUDA only)', B),
+  o('fp16', 'flag', false, 'mixed precision on CUDA: float16 autocast with dynamic loss scaling (an error on the CPU)', B),
   o('local_rank', 'int', 0, 'official option, unused (one device)', B),
   // sizes
   o('batchSize', 'int', 1, 'input batch size', B),

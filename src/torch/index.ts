@@ -7,4 +7,5 @@ export * as F from './functional.js';
 export * as nn from './nn/index.js';
 export { Adam, type AdamHyper, type AdamStateDict, type AdamParamState } from './optim/adam.js';
 export { SGD, type SgdHyper } from './optim/sgd.js';
+export { autocast, deviceTypeOf, GradScaler, type GradScalerOptions } from './amp.js';
 export { loadTensorDict, saveTensorDict, tensorFromRaw, tensorToRaw } from './serialization.js';

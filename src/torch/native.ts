@@ -50,6 +50,8 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   liveTensors(): number;
   buildInfo(): { torchVersion: string; parallel: string; cuda: boolean };
+  autocastEnter(deviceType: 'cuda' | 'cpu', dtype: DType, enabled: boolean): [boolean, DType];
+  autocastExit(deviceType: 'cuda' | 'cpu', wasEnabled: boolean, dtype: DType): void;
   adamUpdate(
     param: NativeTensor, grad: NativeTensor, expAvg: NativeTensor, expAvgSq: NativeTensor,
     step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,

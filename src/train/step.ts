@@ -2,7 +2,7 @@
 // and on the real image; G's loss (GAN + feature matching + VGG) and step; then D's loss
 // ((D_fake + D_real) / 2) and step. `forward` builds the losses, `step` back-propagates and
 // updates; each part is its own method so that the schedule can be changed in one place.
-import { backward, cat, noGrad, tidy, type Tensor, zerosLike } from '../torch/index.js';
+import { autocast, backward, cat, type GradScaler, noGrad, tidy, type Tensor, zerosLike } from '../torch/index.js';
 import { featureMatchingLoss, GANLoss, type VGGLoss } from '../losses/index.js';
 import type { DiscriminatorOutputs, Encoder, MultiscaleDiscriminator } from '../models/index.js';
 
@@ -32,6 +32,11 @@ export interface TrainStepParts {
   optimizerG: StepOptimizer;
   optimizerD: StepOptimizer;
   fakePool?: FakePool | null;
+  /**
+   * Mixed precision (--fp16): the forward pass under autocast for this device type, and the losses
+   * scaled before backward, each network's step skipped when its gradients overflow.
+   */
+  amp?: { deviceType: 'cuda' | 'cpu'; scaler: GradScaler } | null;
 }
 
 export interface TrainStepOptions {
@@ -160,7 +165,7 @@ export class TrainStep {
       // The forward in its own scope that keeps only the two losses (and the image to show):
       // every other activation is then held by the autograd graph alone, which backward frees as
       // it goes, so the peak memory is that of the graph, not of every tensor the forward made.
-      const { lossG, lossD, losses, shown } = tidy(() => {
+      const { lossG, lossD, losses, shown } = this.autocast(() => tidy(() => {
         const fake = parts.G.forward(this.generatorInput(batch));
         const predFake = this.discriminate(batch.inputLabel, fake);
         const predReal = this.discriminate(batch.inputLabel, batch.realImage);
@@ -176,17 +181,18 @@ export class TrainStep {
           lossG: this.generatorLoss(r), lossD: this.discriminatorLoss(r), losses: this.lossValues(r),
           shown: opts.keepFake ? noGrad(() => fake.detach()) : null,
         };
-      });
+      }));
       parts.optimizerD.zeroGrad();
       // D's loss first, keeping the graph G's loss shares; dropping lossD then frees D's pass on
       // the real image, and G's backward (not retained) frees the rest as it goes, updating each
       // of G's parameters as soon as its gradient is complete (D's weights, which that backward
       // passes through, change only after it).
-      backward([lossD], null, { retainGraph: true, inputs: trainable(parts.optimizerD) });
+      backward([this.scaled(lossD)], null, { retainGraph: true, inputs: trainable(parts.optimizerD) });
       lossD.dispose();
       this.backwardAndStepG(lossG);
       lossG.dispose();
-      parts.optimizerD.step();
+      this.stepD();
+      parts.amp?.scaler.update();
       return { losses, fake: shown };
     });
   }
@@ -195,7 +201,7 @@ export class TrainStep {
   stepOfficialOrder(batch: TrainBatch, opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
     const { optimizerG, optimizerD } = this.parts;
     return tidy(() => {
-      const r = this.forward(batch);
+      const r = this.autocast(() => this.forward(batch));
       const losses = this.lossValues(r);
       const lossG = this.generatorLoss(r);
       const lossD = this.discriminatorLoss(r);
@@ -205,8 +211,9 @@ export class TrainStep {
       // The official G backward also reaches D's parameters, and zero_grad then drops that: this
       // one does not compute it.
       optimizerD.zeroGrad();
-      lossD.backward();
-      optimizerD.step();
+      backward([this.scaled(lossD)]);
+      this.stepD();
+      this.parts.amp?.scaler.update();
 
       const fake = opts.keepFake ? noGrad(() => r.fake.detach()) : null;
       return { losses, fake };
@@ -215,14 +222,31 @@ export class TrainStep {
 
   /** G's update from its loss: inside the backward pass where the optimizer can (see Optimizer.backwardAndStep). */
   private backwardAndStepG(lossG: Tensor): void {
-    const opt = this.parts.optimizerG;
-    if (opt.backwardAndStep) {
+    const { optimizerG: opt, amp } = this.parts;
+    // With loss scaling a step may have to be skipped, which is known only once every gradient is.
+    if (opt.backwardAndStep && !amp) {
       opt.backwardAndStep(lossG);
       return;
     }
     opt.zeroGrad();
-    backward([lossG], null, { inputs: trainable(opt) });
-    opt.step();
+    backward([this.scaled(lossG)], null, { inputs: trainable(opt) });
+    if (!amp || amp.scaler.unscale(trainable(opt))) opt.step();
+  }
+
+  /** D's step from the gradients its backward left (skipped when they overflowed under --fp16). */
+  private stepD(): void {
+    const { optimizerD: opt, amp } = this.parts;
+    if (!amp || amp.scaler.unscale(trainable(opt))) opt.step();
+  }
+
+  /** The loss to back-propagate: scaled under --fp16. */
+  private scaled(loss: Tensor): Tensor {
+    return this.parts.amp ? this.parts.amp.scaler.scaleLoss(loss) : loss;
+  }
+
+  private autocast<T>(fn: () => T): T {
+    const { amp } = this.parts;
+    return amp ? autocast(amp.deviceType, fn) : fn();
   }
 
   /**
@@ -236,7 +260,7 @@ export class TrainStep {
     if (this.#prepared.has(optimizerG) && this.#prepared.has(optimizerD)) return;
     tidy(() => {
       for (const opt of [optimizerG, optimizerD]) {
-        if (opt === optimizerD || !opt.backwardAndStep) {
+        if (opt === optimizerD || !opt.backwardAndStep || this.parts.amp) {
           for (const p of trainable(opt)) if (p.grad === null) p.grad = noGrad(() => zerosLike(p));
         }
         opt.materializeState?.();

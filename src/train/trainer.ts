@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { buildDiscriminator, buildEncoder, buildGenerator, outermostEnhancerPrefix, usesFeatures, type Generator, type NetworkOptions } from '../models/from-options.js';
 import { Vgg19Features } from '../models/vgg19.js';
 import { VGGLoss } from '../losses/vgg-loss.js';
-import { Adam, loadTensorDict, manualSeed, noGrad, type Tensor, tidy } from '../torch/index.js';
+import { Adam, GradScaler, loadTensorDict, manualSeed, noGrad, type Tensor, tidy } from '../torch/index.js';
 import { deriveSeed, randomSource } from '../util/rng.js';
 import { batchToTensors, type BatchTensors, type DataBatch } from './batch.js';
 import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, type TrainingState } from './checkpoint.js';
@@ -44,6 +44,18 @@ export interface TrainOptions extends NetworkOptions {
   debug?: boolean;
   /** 'cpu' (default) or 'cuda:N'. */
   device?: string;
+  /**
+   * Mixed precision on CUDA: float16 autocast and dynamic loss scaling (the scale starts again at
+   * 2^16 on resume, as the official code's apex scaler does).
+   */
+  fp16?: boolean;
+}
+
+/** --fp16 needs CUDA: refused on the CPU, before anything is written. */
+export function checkPrecision(opts: Pick<TrainOptions, 'fp16' | 'device'>): void {
+  if (opts.fp16 && !(opts.device ?? 'cpu').startsWith('cuda')) {
+    throw new Error('--fp16: mixed precision runs on a CUDA device (--gpu_ids 0), and this run is on the CPU; there, lower the memory with a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, or --no_vgg_loss');
+  }
 }
 
 /** Where the batches come from: a fixed number of items per epoch, resumable mid-epoch. */
@@ -85,6 +97,7 @@ export async function train(opts: TrainOptions, data: BatchSource, events: Train
   const E = buildEncoder(opts, deriveSeed(opts.seed, 'E'));
   const vgg = opts.no_vgg_loss ? null : Vgg19Features.load(opts.vgg_weights || undefined);
   const device = opts.device ?? 'cpu';
+  checkPrecision(opts);
   if (device !== 'cpu') for (const m of [G, D, E, vgg]) m?.to(device);
   const vggLoss = vgg ? new VGGLoss(vgg, { lambda_feat: opts.lambda_feat }) : null;
   const message = (t: string) => events.onMessage?.(t);
@@ -134,7 +147,7 @@ export async function train(opts: TrainOptions, data: BatchSource, events: Train
 
   const pool = opts.pool_size > 0 ? new ImagePool(opts.pool_size, randomSource(deriveSeed(opts.seed, 'pool', state.totalSteps))) : null;
   const stepper = new TrainStep(
-    { G, D, E, vggLoss, optimizerG, optimizerD, fakePool: pool },
+    { G, D, E, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opts.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null },
     { num_D: opts.num_D, n_layers_D: opts.n_layers_D, lambda_feat: opts.lambda_feat, no_ganFeat_loss: opts.no_ganFeat_loss, no_vgg_loss: opts.no_vgg_loss, no_lsgan: opts.no_lsgan },
   );
 

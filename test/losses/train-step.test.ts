@@ -2,7 +2,7 @@
 // feature matching, the returned image, and the configuration errors.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Adam, cat, liveTensorCount, noGrad, tensor, tidy, type Tensor, type nn } from '../../src/torch/index.js';
+import { Adam, cat, GradScaler, liveTensorCount, noGrad, tensor, tidy, type Tensor, type nn } from '../../src/torch/index.js';
 import { Encoder, GlobalGenerator, initWeights, MultiscaleDiscriminator, Vgg19Features } from '../../src/models/index.js';
 import { GANLoss, VGGLoss } from '../../src/losses/index.js';
 import { TrainStep } from '../../src/train/step.js';
@@ -89,5 +89,49 @@ test('without feature matching, D needs no intermediate features and G_GAN_Feat 
     optimizerD.dispose();
     G.dispose();
     D.dispose();
+  }
+});
+
+test('mixed precision: the forward runs under autocast, each network steps from unscaled gradients, an overflow skips both steps', () => {
+  // The CPU's bfloat16 autocast stands in for CUDA's float16; the vanilla GAN loss checks that
+  // binary cross-entropy runs outside the autocast region.
+  for (const no_lsgan of [false, true]) {
+    const G = initWeights(new GlobalGenerator({ input_nc: 4, output_nc: 3, ngf: 4, n_downsample_global: 1, n_blocks_global: 1 }), { seed: 1 });
+    const D = initWeights(new MultiscaleDiscriminator({ input_nc: 7, ndf: 4, n_layers_D: 1, num_D: 2, use_sigmoid: no_lsgan }), { seed: 3 });
+    const optimizerG = new Adam(G.parameters(), { lr: 1e-3, betas: [0.5, 0.999] });
+    const optimizerD = new Adam(D.parameters(), { lr: 1e-3, betas: [0.5, 0.999] });
+    const scaler = new GradScaler({ initScale: 256 });
+    try {
+      const step = new TrainStep({ G, D, optimizerG, optimizerD, amp: { deviceType: 'cpu', scaler } }, { num_D: 2, n_layers_D: 1, no_vgg_loss: true, no_lsgan });
+      const batch = { inputLabel: uniform([1, 4, 16, 16], 5, 0, 1), realImage: uniform([1, 3, 16, 16], 6) };
+      const { fake } = step.step(batch, { keepFake: true });
+      assert.equal(fake!.dtype, 'bfloat16', 'G ran under autocast');
+      fake!.dispose();
+      assert.ok(G.parameters().every((p) => p.grad !== null), 'G keeps its gradients under --fp16 (a step may be skipped)');
+      assert.equal(scaler.scale, 256, 'no overflow at a small scale');
+      const gradScale = tidy(() => G.parameters()[0]!.grad!.abs().max().item());
+      assert.ok(gradScale > 0 && gradScale < 100, `gradients are unscaled (largest ${gradScale})`);
+
+      // At 2^127 some gradients overflow float32: a network with any infinite or NaN gradient
+      // must not move, one without must.
+      const nets = { G, D };
+      const before = Object.fromEntries(Object.entries(nets).map(([k, n]) => [k, n.parameters().map((p) => p.toNumbers())]));
+      scaler.scale = 2 ** 127;
+      step.step(batch);
+      let overflowed = 0;
+      for (const [k, n] of Object.entries(nets)) {
+        const finite = n.parameters().every((p) => p.grad!.toNumbers().every(Number.isFinite));
+        const moved = n.parameters().some((p, i) => p.toNumbers().some((v, j) => v !== before[k]![i]![j]));
+        assert.equal(moved, finite, `${k}: ${finite ? 'finite gradients, so it steps' : 'an overflow, so no step'}`);
+        if (!finite) overflowed++;
+      }
+      assert.ok(overflowed > 0, 'the huge scale overflowed at least one network');
+      assert.equal(scaler.scale, 2 ** 126, 'and the scale halved');
+    } finally {
+      optimizerG.dispose();
+      optimizerD.dispose();
+      G.dispose();
+      D.dispose();
+    }
   }
 });

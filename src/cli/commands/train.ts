@@ -5,7 +5,7 @@ import { imageToRgb } from '../../infer/synthesize.js';
 import { parseOptions, helpText } from '../../options/parse.js';
 import { runDir, saveRunOptions } from '../../options/run-folder.js';
 import { LossLog, ProgressBar, readLossLog, writeTrainingPage } from '../../train/report/index.js';
-import { train, type TrainResult } from '../../train/trainer.js';
+import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
 import { trainingBatches } from '../data-source.js';
 import { applyRuntimeOptions, dataOptions, trainOptions } from '../run-options.js';
 import { estimateMemory } from '../../train/memory-estimate.js';
@@ -23,6 +23,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   if (v.debug) Object.assign(v, { display_freq: 1, print_freq: 1, niter: 1, niter_decay: 0, max_dataset_size: 10 });
   const { device, threads } = applyRuntimeOptions(v);
   const opts = { ...trainOptions(v), device };
+  checkPrecision(opts);
   const dir = runDir(v);
   const data = trainingBatches(dataOptions(v, true));
   const size = await data.sampleSize();
