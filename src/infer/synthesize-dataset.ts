@@ -52,6 +52,7 @@ export interface SynthesisResult {
  */
 export async function* synthesizeDataset(
   G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu', features?: FeatureSource | null,
+  precision: { halfPrecision?: boolean } = {},
 ): AsyncGenerator<SynthesisResult> {
   const withFeatures = usesFeatures(o);
   if (withFeatures && !features) {
@@ -97,7 +98,7 @@ export async function* synthesizeDataset(
         }
         input = cat([input, feat], 1);
       }
-      let fake = synthesize(G, input, multiple);
+      let fake = synthesize(G, input, multiple, precision);
       if (w !== source.width || h !== source.height) fake = F.interpolate(fake, { size: [source.height, source.width], mode: 'bilinear' });
       return imageToRgb(fake, 0);
     });

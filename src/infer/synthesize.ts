@@ -4,23 +4,40 @@
 // up to the next multiple and the output cropped back: the result has the input's own size and
 // every pixel stays aligned with its label.
 import type { Generator, NetworkOptions } from '../models/from-options.js';
-import { F, noGrad, type Tensor } from '../torch/index.js';
+import { autocast, deviceTypeOf, F, noGrad, type Tensor } from '../torch/index.js';
 
 /** The multiple that G's input height and width must have. */
 export function sizeMultiple(o: Pick<NetworkOptions, 'netG' | 'n_downsample_global' | 'n_local_enhancers'>): number {
   return 2 ** (o.n_downsample_global + (o.netG === 'local' ? o.n_local_enhancers : 0));
 }
 
-/** G(input) for an [N, C, H, W] input of any H, W: output [N, output_nc, H, W]. */
-export function synthesize(G: Generator, input: Tensor, multiple: number): Tensor {
+/**
+ * G(input) for an [N, C, H, W] input of any H, W: output [N, output_nc, H, W], float32. With
+ * `halfPrecision` (--data_type 16) G runs under autocast: float16 on CUDA, bfloat16 on the CPU.
+ */
+export function synthesize(G: Generator, input: Tensor, multiple: number, opts: { halfPrecision?: boolean } = {}): Tensor {
   return noGrad(() => {
     const [, , h, w] = input.shape as [number, number, number, number];
     const padH = (multiple - (h % multiple)) % multiple;
     const padW = (multiple - (w % multiple)) % multiple;
-    if (padH === 0 && padW === 0) return G.forward(input);
+    const run = (x: Tensor) => (opts.halfPrecision ? autocast(deviceTypeOf(x), () => G.forward(x)).to('float32') : G.forward(x));
+    if (padH === 0 && padW === 0) return run(input);
     const padded = F.pad(input, [0, padW, 0, padH], 'replicate');
-    return G.forward(padded).narrow(2, 0, h).narrow(3, 0, w);
+    return run(padded).narrow(2, 0, h).narrow(3, 0, w);
   });
+}
+
+/**
+ * What --data_type asks of synthesis: 32 full precision; 16 half precision, which needs CUDA (the
+ * official code then casts G to float16); 8 only feeds the official code's TensorRT engines.
+ */
+export function precisionFor(dataType: number, device: string): { halfPrecision: boolean } {
+  if (dataType === 32) return { halfPrecision: false };
+  if (dataType === 16) {
+    if (!device.startsWith('cuda')) throw new Error('--data_type 16: half precision runs on a CUDA device (--gpu_ids 0), and this run is on the CPU');
+    return { halfPrecision: true };
+  }
+  throw new Error(`--data_type ${dataType}: 8-bit data is for the official code's TensorRT engines, which this project does not run; use 32 or, on CUDA, 16`);
 }
 
 /** [N, 3, H, W] in [-1, 1] → RGB bytes of item n, as the official tensor2im does (round down). */

@@ -33,7 +33,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('model', 'string', 'pix2pixHD', 'official option; only pix2pixHD exists', B, { choices: ['pix2pixHD'] }),
   o('norm', 'string', 'instance', 'normalisation layers: instance or batch', B, { choices: ['instance', 'batch'], ...arch }),
   o('use_dropout', 'flag', false, 'official option, unused by pix2pixHD\'s generators', B),
-  o('data_type', 'int', 32, 'official option: 32-bit floats (16 means AMP on CUDA)', B, { choices: ['8', '16', '32'] }),
+  o('data_type', 'int', 32, 'test: 32 full precision; 16 half precision (float16 autocast, CUDA only); 8 (TensorRT, official code only) is refused', B, { choices: ['8', '16', '32'] }),
   o('verbose', 'flag', false, 'print the networks', B),
   o('fp16', 'flag', false, 'mixed precision on CUDA: float16 autocast with dynamic loss scaling (an error on the CPU)', B),
   o('local_rank', 'int', 0, 'official option, unused (one device)', B),

@@ -39,6 +39,8 @@ export interface EditorServerOptions {
   /** Why there are no styles, for the page, when there are none. */
   stylesNote?: string;
   device?: string;
+  /** --data_type 16: synthesis in half precision (CUDA). */
+  halfPrecision?: boolean;
   /** libtorch threads per worker. */
   threads: number;
   pool: PoolOptions;
@@ -186,7 +188,7 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
 
   const pool = new SynthesisPool(
     {
-      runDir: opts.runDir, which: opts.which, options: o, device: opts.device ?? 'cpu', threads: opts.threads,
+      runDir: opts.runDir, which: opts.which, options: o, device: opts.device ?? 'cpu', threads: opts.threads, halfPrecision: opts.halfPrecision ?? false,
       clusters: opts.styles,
     },
     opts.pool,

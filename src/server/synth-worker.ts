@@ -21,6 +21,8 @@ export interface SynthWorkerInit {
   threads: number;
   /** The run's feature clusters (features runs), or null: zero features. */
   clusters: FeatureClusters | null;
+  /** --data_type 16: G under float16 autocast (CUDA). */
+  halfPrecision?: boolean;
 }
 
 export interface SynthJob {
@@ -76,7 +78,7 @@ if (G) {
           feat = tensor(data, [1, o.feat_num, h, w], dev);
         }
         const input = encodeInput({ label, inst, feat }, { label_nc: o.label_nc, no_instance: o.no_instance });
-        return imageToRgb(synthesize(G, input, multiple)).rgb;
+        return imageToRgb(synthesize(G, input, multiple, { halfPrecision: init.halfPrecision ?? false })).rgb;
       });
       const msg: SynthWorkerMessage = { type: 'done', id: job.id, rgb, ms: performance.now() - t0 };
       port.postMessage(msg, [rgb.buffer as ArrayBuffer]);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GlobalGenerator, initWeights, LocalEnhancer } from '../../src/models/index.js';
 import { noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
-import { imageToRgb, sizeMultiple, synthesize } from '../../src/infer/synthesize.js';
+import { imageToRgb, precisionFor, sizeMultiple, synthesize } from '../../src/infer/synthesize.js';
 import { rng } from '../models/helpers.js';
 
 /** [1, c, h, w] of seeded values, and its data (row-major). */
@@ -81,4 +81,29 @@ test('imageToRgb maps [-1, 1] to bytes as tensor2im: (x + 1) / 2 · 255, clamped
     // 0 → 127.5 → 127; 0.5 → 191.25 → 191; 2 and −3 clamp to 255 and 0.
     assert.deepEqual([...rgb], [0, 127, 255, 191, 255, 0]);
   });
+});
+
+test('half precision (--data_type 16): G under autocast, a float32 result near the full-precision one but not equal', () => {
+  // The CPU's bfloat16 autocast stands in for CUDA's float16.
+  const G = initWeights(new GlobalGenerator({ input_nc: 5, output_nc: 3, ngf: 8, n_downsample_global: 2, n_blocks_global: 1 }), { seed: 4 }).eval();
+  try {
+    tidy(() => {
+      const { t } = input(5, 30, 50, 2);
+      const full = synthesize(G, t, 4);
+      const half = synthesize(G, t, 4, { halfPrecision: true });
+      assert.equal(half.dtype, 'float32');
+      assert.deepEqual(half.shape, full.shape);
+      const d = maxAbsDiff(half, full);
+      assert.ok(d > 0 && d < 0.1, `bfloat16 rounding only: largest difference ${d}`);
+    });
+  } finally {
+    G.dispose();
+  }
+});
+
+test('--data_type: 32 full precision anywhere, 16 only on CUDA, 8 refused with the reason', () => {
+  assert.deepEqual(precisionFor(32, 'cpu'), { halfPrecision: false });
+  assert.deepEqual(precisionFor(16, 'cuda:0'), { halfPrecision: true });
+  assert.throws(() => precisionFor(16, 'cpu'), /--data_type 16: half precision runs on a CUDA device .*on the CPU/);
+  assert.throws(() => precisionFor(8, 'cuda:0'), /--data_type 8: .*TensorRT/);
 });

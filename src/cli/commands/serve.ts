@@ -8,6 +8,7 @@ import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError, parseOptions } from '../../options/parse.js';
 import { applyRunOptions, loadRunOptions, runDir } from '../../options/run-folder.js';
 import { applyRuntimeOptions, trainOptions } from '../run-options.js';
+import { precisionFor } from '../../infer/synthesize.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'port', kind: 'int', default: 8080, help: 'the port to listen on (0: any free port)', groups: [] },
@@ -43,11 +44,12 @@ export async function serveCommand(argv: string[], out: NodeJS.WriteStream = pro
   const threadsOpt = Number(v.threads);
   const threads = threadsOpt > 0 ? threadsOpt : Math.min(2, Math.max(1, Math.floor(availableParallelism() / workers)));
   const { device } = applyRuntimeOptions({ ...v, threads: 0 });
+  const { halfPrecision } = precisionFor(Number(v.data_type), device);
   const o = trainOptions(v);
   const styles = runStyles(v, o, dir);
   const server = await startEditorServer({
     runDir: dir, name: String(v.name), which: String(v.which_epoch), network: o,
-    dataroot, phase: String(v.phase), styles: styles.clusters, stylesNote: styles.note, device, threads,
+    dataroot, phase: String(v.phase), styles: styles.clusters, stylesNote: styles.note, device, threads, halfPrecision,
     pool: { workers, queue }, host: String(v.host), port,
     log: (line) => out.write(`${line}\n`),
   });

@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { loadGenerator } from '../../infer/load-generator.js';
 import { openFeatureSource } from '../feature-source.js';
 import { synthesizeDataset, type SynthesisResult } from '../../infer/synthesize-dataset.js';
+import { precisionFor } from '../../infer/synthesize.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError, parseOptions } from '../../options/parse.js';
 import { applyRunOptions, runDir } from '../../options/run-folder.js';
@@ -64,6 +65,7 @@ function singleMapDataroot(v: Values): { dataroot: string; cleanup: () => void }
 export async function testCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<{ dir: string; results: number }> {
   const v = parseRunCommand(argv, EXTRA);
   const { device } = applyRuntimeOptions(v);
+  const precision = precisionFor(Number(v.data_type), device);
   const o = trainOptions(v);
   const single = v.label ? singleMapDataroot(v) : null;
   try {
@@ -77,7 +79,7 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
     const rows: ResultRow[] = [];
     mkdirSync(join(dir, 'images'), { recursive: true });
     try {
-      for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, Number(v.how_many), device, features.source)) {
+      for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, Number(v.how_many), device, features.source, precision)) {
         rows.push(await writeResult(dir, r));
         out.write(`${r.name}\n`);
       }
