@@ -15,10 +15,11 @@ export interface EvaluationFigures {
 /** `features`: for runs with instance features, where their feature maps come from (see synthesizeDataset). */
 export async function evaluateGenerator(
   G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu', features?: FeatureSource | null,
+  precision: { halfPrecision?: boolean } = {},
 ): Promise<EvaluationFigures> {
   const metrics = new ImageMetrics();
   let images = 0;
-  for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: true }, howMany, device, features)) {
+  for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: true }, howMany, device, features, precision)) {
     if (!r.real || !r.label) throw new Error(`${r.labelPath}: evaluation needs the real photo and the label map at the same size`);
     metrics.add(r.synthesized.rgb, r.real.rgb, r.label);
     images++;

@@ -123,3 +123,18 @@ test('--help for every command exits 0 listing its options; unknown commands and
   assert.equal(r.badOption!.status, 2);
   assert.match(r.badOption!.stderr, /unknown option --niterr; did you mean --niter\?/);
 });
+
+test('precision options on the CPU are refused with their reason, before anything is written', async (t) => {
+  const dir = tempDir(t);
+  const runs = {
+    fp16: cliAsync(['train', '--name', 'p', '--checkpoints_dir', dir, '--dataroot', dir, '--fp16']).done,
+    test16: cliAsync(['test', '--name', 'p', '--checkpoints_dir', dir, '--data_type', '16']).done,
+    eval8: cliAsync(['eval', '--name', 'p', '--checkpoints_dir', dir, '--data_type', '8']).done,
+  };
+  const r = Object.fromEntries(await Promise.all(Object.entries(runs).map(async ([k, p]) => [k, await p] as const)));
+  assert.match(r.fp16!.stderr, /--fp16: mixed precision runs on a CUDA device/);
+  assert.match(r.test16!.stderr, /--data_type 16: half precision runs on a CUDA device/);
+  assert.match(r.eval8!.stderr, /--data_type 8: .*TensorRT/);
+  for (const res of Object.values(r)) assert.notEqual(res.status, 0);
+  assert.deepEqual(readdirSync(dir), [], 'no run folder was started');
+});

@@ -9,6 +9,7 @@ import { applyRuntimeOptions, dataOptions, trainOptions } from '../run-options.j
 import { buildEncoder, usesFeatures } from '../../models/from-options.js';
 import { openFeatureSource } from '../feature-source.js';
 import { parseRunCommand } from './test.js';
+import { precisionFor } from '../../infer/synthesize.js';
 
 const explicitClusters = (argv: string[]) => argv.some((a) => /^--(cluster_path|styles)(=|$)/.test(a));
 
@@ -32,6 +33,7 @@ const className = (id: number, labelNc: number) => (labelNc === 35 ? CITYSCAPES_
 export async function evalCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<EvalReport> {
   const v = parseRunCommand(argv, [], DEFAULTS);
   const { device } = applyRuntimeOptions(v);
+  const precision = precisionFor(Number(v.data_type), device);
   const o = trainOptions(v);
   const data = dataOptions(v, false);
   const howMany = Number(v.how_many);
@@ -43,7 +45,7 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   if (features.description) out.write(`${features.description}\n`);
   let trained: EvaluationFigures;
   try {
-    trained = await evaluateGenerator(G, o, data, howMany, device, features.source);
+    trained = await evaluateGenerator(G, o, data, howMany, device, features.source, precision);
   } finally {
     G.dispose();
   }
@@ -52,7 +54,7 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   if (E0 && device !== 'cpu') E0.to(device);
   let untrained: EvaluationFigures;
   try {
-    untrained = await evaluateGenerator(G0, o, data, howMany, device, E0 ? { kind: 'encoder', E: E0.eval() } : features.source);
+    untrained = await evaluateGenerator(G0, o, data, howMany, device, E0 ? { kind: 'encoder', E: E0.eval() } : features.source, precision);
   } finally {
     G0.dispose();
     E0?.dispose();

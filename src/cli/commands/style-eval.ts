@@ -18,6 +18,7 @@ import type { Rgb } from '../../features/cluster-file.js';
 import { loadEncoder, loadGenerator } from '../../infer/load-generator.js';
 import { netPath } from '../../train/checkpoint.js';
 import { synthesizeDataset } from '../../infer/synthesize-dataset.js';
+import { precisionFor } from '../../infer/synthesize.js';
 import { usesFeatures } from '../../models/from-options.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError } from '../../options/parse.js';
@@ -110,6 +111,7 @@ function paletteOf(dataroot: string, phase: string, name: string): Map<number, n
 export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<StyleEvalReport> {
   const v = parseRunCommand(argv, EXTRA, DEFAULTS);
   const { device } = applyRuntimeOptions(v);
+  const precision = precisionFor(Number(v.data_type), device);
   const o = trainOptions(v);
   const dir = runDir(v);
   if (!usesFeatures(o)) throw new OptionError(`the run ${dir} was not trained with --instance_feat: it has no feature styles to evaluate`);
@@ -138,7 +140,7 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
     const E = loadEncoder(o, dir, String(v.which_epoch), device);
     const cars: { mean: number[]; palette: number }[] = [];
     try {
-      for await (const r of synthesizeDataset(G, o, data, howMany, device, { kind: 'encoder', E })) {
+      for await (const r of synthesizeDataset(G, o, data, howMany, device, { kind: 'encoder', E }, precision)) {
         const palette = paletteOf(String(data.dataroot), String(data.phase), r.name);
         if (!palette || !r.inst) continue;
         const sums = new Map<number, number[]>();
@@ -163,7 +165,7 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
       const perCarMeans: number[][] = [];
       images = 0;
       const features = { kind: 'styles' as const, bank, seed, styles: { classes: new Map([[classId, style.index]]) } };
-      for await (const r of synthesizeDataset(G, o, data, howMany, device, features)) {
+      for await (const r of synthesizeDataset(G, o, data, howMany, device, features, precision)) {
         if (!r.inst) throw new Error(`${r.labelPath}: style-eval needs the instance map at the synthesised size`);
         images++;
         if (style.index === styles.styles[0]!.index && r.real && classId === SCENE_CLASSES.car) {
