@@ -165,7 +165,7 @@ export class TrainStep {
       // The forward in its own scope that keeps only the two losses (and the image to show):
       // every other activation is then held by the autograd graph alone, which backward frees as
       // it goes, so the peak memory is that of the graph, not of every tensor the forward made.
-      const { lossG, lossD, losses, shown } = this.autocast(() => tidy(() => {
+      const { lossG, lossD, losses, shown } = this.underAutocast(() => tidy(() => {
         const fake = parts.G.forward(this.generatorInput(batch));
         const predFake = this.discriminate(batch.inputLabel, fake);
         const predReal = this.discriminate(batch.inputLabel, batch.realImage);
@@ -201,7 +201,7 @@ export class TrainStep {
   stepOfficialOrder(batch: TrainBatch, opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
     const { optimizerG, optimizerD } = this.parts;
     return tidy(() => {
-      const r = this.autocast(() => this.forward(batch));
+      const r = this.underAutocast(() => this.forward(batch));
       const losses = this.lossValues(r);
       const lossG = this.generatorLoss(r);
       const lossD = this.discriminatorLoss(r);
@@ -223,14 +223,21 @@ export class TrainStep {
   /** G's update from its loss: inside the backward pass where the optimizer can (see Optimizer.backwardAndStep). */
   private backwardAndStepG(lossG: Tensor): void {
     const { optimizerG: opt, amp } = this.parts;
-    // With loss scaling a step may have to be skipped, which is known only once every gradient is.
-    if (opt.backwardAndStep && !amp) {
+    if (this.updatesGInBackward() && opt.backwardAndStep) {
       opt.backwardAndStep(lossG);
       return;
     }
     opt.zeroGrad();
     backward([this.scaled(lossG)], null, { inputs: trainable(opt) });
     if (!amp || amp.scaler.unscale(trainable(opt))) opt.step();
+  }
+
+  /**
+   * Whether G's optimizer updates inside the backward pass and so keeps no gradients. Not with
+   * loss scaling: a step may have to be skipped, which is known only once every gradient is.
+   */
+  private updatesGInBackward(): boolean {
+    return this.parts.optimizerG.backwardAndStep !== undefined && !this.parts.amp;
   }
 
   /** D's step from the gradients its backward left (skipped when they overflowed under --fp16). */
@@ -244,7 +251,8 @@ export class TrainStep {
     return this.parts.amp ? this.parts.amp.scaler.scaleLoss(loss) : loss;
   }
 
-  private autocast<T>(fn: () => T): T {
+  /** fn under autocast with --fp16, as it is otherwise. */
+  private underAutocast<T>(fn: () => T): T {
     const { amp } = this.parts;
     return amp ? autocast(amp.deviceType, fn) : fn();
   }
@@ -260,7 +268,7 @@ export class TrainStep {
     if (this.#prepared.has(optimizerG) && this.#prepared.has(optimizerD)) return;
     tidy(() => {
       for (const opt of [optimizerG, optimizerD]) {
-        if (opt === optimizerD || !opt.backwardAndStep || this.parts.amp) {
+        if (opt === optimizerD || !this.updatesGInBackward()) {
           for (const p of trainable(opt)) if (p.grad === null) p.grad = noGrad(() => zerosLike(p));
         }
         opt.materializeState?.();
