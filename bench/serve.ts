@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderScene } from '../src/data/index.js';
 import { buildGenerator, type NetworkOptions } from '../src/models/from-options.js';
-import { loadRunOptions, saveRunOptions } from '../src/options/run-folder.js';
+import { loadRunOptions, runConfig, saveCheckpoint, saveRunOptions } from '../src/run/index.js';
 import { startEditorServer } from '../src/server/app.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
-import { trainOptions } from '../src/cli/run-options.js';
 import { defaultsFor } from '../src/options/definitions.js';
 
 const { values: args } = parseArgs({
@@ -34,12 +32,12 @@ let what: string;
 let cleanup = (): void => undefined;
 let network: NetworkOptions;
 if (existsSync(join(runDir, 'latest_net_G.pth'))) {
-  network = trainOptions({ ...defaultsFor(['base', 'train']), ...loadRunOptions(runDir) });
+  network = runConfig({ ...defaultsFor(['base', 'train']), ...loadRunOptions(runDir) }).network;
   what = `run ${args.name} (${runDir})`;
 } else {
   const root = mkdtempSync(join(tmpdir(), 'pix2pixhd-bench-serve-'));
   runDir = join(root, 'bench');
-  network = trainOptions({ ...defaultsFor(['base', 'train']), ...DEMO_ARCH });
+  network = runConfig({ ...defaultsFor(['base', 'train']), ...DEMO_ARCH }).network;
   mkdirSync(runDir, { recursive: true });
   const G = buildGenerator(network, 0);
   saveCheckpoint(runDir, 'latest', { G });

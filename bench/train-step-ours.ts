@@ -50,7 +50,7 @@ const realImage = T.keep(T.rand([1, 3, h, w], { device }).mul(2).sub(1));
 // is the whole iteration's (the official script's float(loss) after its steps does the same).
 const firstParam = G.parameters()[0]!;
 const run = () => {
-  const losses = step.step({ inputLabel, realImage }).losses;
+  const losses = step.step({ condition: inputLabel, input: inputLabel, realImage }).losses;
   if (device !== 'cpu') T.tidy(() => firstParam.sum().item());
   return losses;
 };

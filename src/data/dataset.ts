@@ -7,6 +7,7 @@ import { resizeBicubic } from './resample.js';
 import { resolveDataOptions, type DataOptions } from './options.js';
 import { Rng } from '../util/rng.js';
 import { applyPlan, drawParams, planTransform, rgbToNormalizedChw, type TransformPlan } from './transforms.js';
+import { describeLabelIds, labelIdsOutside } from './labels.js';
 
 export interface DataItem {
   index: number;
@@ -122,23 +123,15 @@ function sameSize(labelFile: string, labelSize: Size, otherFile: string, otherSi
 
 /** Throws when a label map holds ids that are not classes (≥ label_nc), listing them. */
 export function checkLabelIds(ids: Int32Array, labelNc: number, file: string): void {
-  let max = -1;
-  for (let i = 0; i < ids.length; i++) if ((ids[i] as number) > max) max = ids[i] as number;
-  if (max < labelNc) return;
-  const counts = new Map<number, number>();
-  for (let i = 0; i < ids.length; i++) {
-    const v = ids[i] as number;
-    if (v >= labelNc) counts.set(v, (counts.get(v) ?? 0) + 1);
-  }
-  const bad = [...counts.keys()].sort((a, b) => a - b);
-  const shown = bad.slice(0, 20).map((v) => `${v} (${counts.get(v)} px)`).join(', ');
-  let msg = `${file}: label ids must be below label_nc ${labelNc}; this map holds ${bad.length === 1 ? 'id' : 'ids'} ${shown}${bad.length > 20 ? `, … (${bad.length} in all)` : ''}.`;
-  if (counts.has(255)) {
+  const bad = labelIdsOutside(ids, labelNc);
+  if (!bad) return;
+  let msg = `${file}: label ids must be below label_nc ${labelNc}; this map holds ${describeLabelIds(bad, 20)}.`;
+  if (bad.has(255)) {
     msg +=
       ' 255 is the "unlabeled"/ignore value of Cityscapes\' trainIds maps (and of many other data sets): use the *_gtFine_labelIds.png maps ' +
       '(ids 0–33, label_nc 35), or map 255 to a class below label_nc.';
   }
-  const others = bad.filter((v) => v !== 255);
+  const others = [...bad.keys()].filter((v) => v !== 255);
   if (others.length > 0) msg += ` If these are real classes, set label_nc to at least ${Math.max(...others) + 1}.`;
   throw new DataError(msg, [file]);
 }

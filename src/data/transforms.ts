@@ -67,8 +67,8 @@ export function roundHalfEven(x: number): number {
   return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** The multiple that resize_or_crop 'none' rounds sizes to. */
-export function sizeMultiple(opt: Pick<DataOptions, 'n_downsample_global' | 'netG' | 'n_local_enhancers'>): number {
+/** The multiple G's input height and width must have, 2^(n_downsample_global + n_local_enhancers for netG local): what resize_or_crop 'none' rounds sizes to, and what synthesis pads to. */
+export function sizeMultiple(opt: { n_downsample_global: number; netG: string; n_local_enhancers: number }): number {
   let base = 2 ** opt.n_downsample_global;
   if (opt.netG === 'local') base *= 2 ** opt.n_local_enhancers;
   return base;

@@ -1,7 +1,7 @@
 // The styles a person can choose from: per class, the cluster centres of its objects' features,
 // each with a colour swatch (the mean photo colour of the objects in that cluster) to show in an
 // editor. Built from a cluster file (ours or the official .npy; the official one has no swatches).
-import { CITYSCAPES_LABELS } from '../data/colorize.js';
+import { className } from '../data/labels.js';
 import type { Random } from '../util/rng.js';
 import type { FeatureClusters, Rgb } from './cluster-file.js';
 
@@ -29,9 +29,8 @@ export class StyleError extends Error {
   }
 }
 
-function defaultClassName(clusters: FeatureClusters): (id: number) => string | undefined {
-  const cityscapes = clusters.label_nc === 35 || clusters.label_nc === null;
-  return (id) => (cityscapes ? CITYSCAPES_LABELS.find((l) => l.id === id)?.name : undefined);
+function defaultClassName(clusters: FeatureClusters): (id: number) => string {
+  return (id) => className(id, clusters.label_nc);
 }
 
 export class StyleBank {

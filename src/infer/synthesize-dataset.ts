@@ -6,22 +6,13 @@
 //   - 'encoder': E on the real photo (use_encoded_image): every object keeps its own look;
 //   - 'styles':  per object a cluster of its class from the cluster file (encode-features),
 //                chosen by a styles file or drawn at random, seeded per image.
-import { basename, extname } from 'node:path';
-import { colorizeLabel, openData, tensorToRgb, type DataOptions } from '../data/index.js';
-import type { Encoder } from '../models/encoder.js';
+import { colorizeLabel, openData, sizeMultiple, tensorToRgb, type DataOptions } from '../data/index.js';
+import type { ChosenFeature } from '../features/feature-map.js';
 import type { Generator, NetworkOptions } from '../models/from-options.js';
 import { usesFeatures } from '../models/from-options.js';
-import { encodeFeatures, groupMap } from '../features/encode.js';
-import { choicesForImage, sampleFeatureMap, type ChosenFeature, type StylesFile } from '../features/feature-map.js';
-import type { StyleBank } from '../features/style-bank.js';
-import { batchToTensors } from '../train/batch.js';
-import { cat, F, tensor, tidy } from '../torch/index.js';
-import { imageToRgb, sizeMultiple, synthesize } from './synthesize.js';
-
-/** Where a feature run's feature maps come from at synthesis time. */
-export type FeatureSource =
-  | { kind: 'encoder'; E: Encoder }
-  | { kind: 'styles'; bank: StyleBank; styles?: StylesFile | null; seed?: number };
+import { generatorInput, itemName, type FeatureSource } from '../run/generator-input.js';
+import { F, tidy } from '../torch/index.js';
+import { imageToRgb, synthesize } from './synthesize.js';
 
 export interface RgbPicture {
   rgb: Uint8Array;
@@ -54,22 +45,13 @@ export async function* synthesizeDataset(
   G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu', features?: FeatureSource | null,
   precision: { halfPrecision?: boolean } = {},
 ): AsyncGenerator<SynthesisResult> {
-  const withFeatures = usesFeatures(o);
-  if (withFeatures && !features) {
-    throw new Error(
-      'this run uses instance features (--instance_feat / --label_feat): give their source, either clusters from ' +
-        "'pix2pixhd encode-features' (--cluster_path, optionally --styles) or --use_encoded_image (encode the real photos)",
-    );
-  }
-  if (withFeatures && features?.kind === 'styles' && features.bank.featNum !== o.feat_num) {
-    throw new Error(`the style bank has feature vectors of ${features.bank.featNum} values, the run uses feat_num ${o.feat_num}`);
-  }
+  const encoded = usesFeatures(o) && features?.kind === 'encoder';
   const noResize = data.resize_or_crop === 'none';
   const { loader } = openData({
     ...data, isTrain: false, serial_batches: true, batchSize: 1, no_flip: true,
     // The maps are synthesised from clusters or the photo, never from precomputed files.
     load_features: false,
-    ...(withFeatures && features?.kind === 'encoder' ? { use_encoded_image: true } : {}),
+    ...(encoded ? { use_encoded_image: true } : {}),
     ...(noResize ? { n_downsample_global: 0, netG: 'global' as const } : {}),
   });
   const multiple = sizeMultiple(o);
@@ -79,33 +61,18 @@ export async function* synthesizeDataset(
     count++;
     const source = b.sourceSizes[0]!;
     const { width: w, height: h } = b;
-    const name = basename(b.paths[0]!, extname(b.paths[0]!));
     let chosen: ChosenFeature[] | null = null;
     const pictures = tidy(() => {
-      const t = batchToTensors({ ...b, batchSize: 1, feat: null }, o, device);
-      let input = t.inputLabel;
-      if (withFeatures) {
-        const groups = groupMap(o, b.label, b.inst, b.paths[0]!);
-        const dev = device !== 'cpu' ? { device } : {};
-        let feat;
-        if (features!.kind === 'encoder') {
-          if (!b.image) throw new Error(`${b.paths[0]}: --use_encoded_image needs the real photo of every map (${String(data.phase)}_img/)`);
-          feat = encodeFeatures(features!.E, tensor(b.image, [1, 3, h, w], dev), tensor(groups, [1, 1, h, w], { dtype: 'int64', ...dev }));
-        } else {
-          const s = sampleFeatureMap(groups, w, h, features!.bank, { choices: choicesForImage(features!.styles, name), seed: features!.seed ?? 0, name });
-          chosen = s.chosen;
-          feat = tensor(s.map, [1, o.feat_num, h, w], dev);
-        }
-        input = cat([input, feat], 1);
-      }
-      let fake = synthesize(G, input, multiple, precision);
+      const x = generatorInput({ ...b, feat: null }, o, features ?? null, device);
+      chosen = x.chosen?.[0] ?? null;
+      let fake = synthesize(G, x.input, multiple, precision);
       if (w !== source.width || h !== source.height) fake = F.interpolate(fake, { size: [source.height, source.width], mode: 'bilinear' });
       return imageToRgb(fake, 0);
     });
     const label = o.label_nc > 0 ? (b.label as Int32Array) : null;
     const same = w === source.width && h === source.height;
     yield {
-      name,
+      name: itemName(b.paths[0]),
       labelPath: b.paths[0]!,
       input: label ? { rgb: colorizeLabel(label, w, h, o.label_nc), width: w, height: h } : { rgb: tensorToRgb(b.label as Float32Array, w, h), width: w, height: h },
       synthesized: pictures,

@@ -35,6 +35,10 @@ class IndexedSequential extends nn.Layer {
       return y;
     });
   }
+  /** Prints as the torch.nn.Sequential slices of the official Vgg19 do. */
+  override reprName(): string {
+    return 'Sequential';
+  }
 }
 
 export class Vgg19Features extends nn.Module {

@@ -34,7 +34,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('norm', 'string', 'instance', 'normalisation layers: instance or batch', B, { choices: ['instance', 'batch'], ...arch }),
   o('use_dropout', 'flag', false, 'official option, unused by pix2pixHD\'s generators', B),
   o('data_type', 'int', 32, 'test: 32 full precision; 16 half precision (float16 autocast, CUDA only); 8 (TensorRT, official code only) is refused', B, { choices: ['8', '16', '32'] }),
-  o('verbose', 'flag', false, 'print the networks', B),
+  o('verbose', 'flag', false, 'print the networks (layers and parameter counts) before training or testing', B),
   o('fp16', 'flag', false, 'mixed precision on CUDA: float16 autocast with dynamic loss scaling (an error on the CPU)', B),
   o('local_rank', 'int', 0, 'official option, unused (one device)', B),
   // sizes
@@ -51,7 +51,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('no_flip', 'flag', false, 'do not flip images horizontally when training', B),
   o('nThreads', 'int', 2, 'batches decoded ahead of the training step', B),
   o('max_dataset_size', 'int', Number.POSITIVE_INFINITY, 'use at most this many images', B),
-  o('display_winsize', 'int', 512, 'display size of images in pages', B),
+  o('display_winsize', 'int', 512, 'width at which the training and results pages show images', B),
   o('tf_log', 'flag', false, 'official option, unused (losses go to loss_log.jsonl)', B),
   // generator
   o('netG', 'string', 'global', 'generator: global (G1) or local (G1 + local enhancers)', B, { choices: ['global', 'local'], ...arch }),
@@ -100,7 +100,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   // testing
   o('ntest', 'int', Number.POSITIVE_INFINITY, 'official option: number of test examples', TS),
   o('results_dir', 'string', './results/', 'where test results go', TS),
-  o('aspect_ratio', 'float', 1.0, 'aspect ratio of result images', TS),
+  o('aspect_ratio', 'float', 1.0, 'test: result images are saved stretched to this width/height ratio (above 1 wider, below 1 taller; bicubic)', TS),
   o('how_many', 'int', 50, 'how many test images to run', TS),
   o('cluster_path', 'string', 'features_clustered_010.npy', 'clustered features: our JSON or the official .npy', [...TS, 'features']),
   o('use_encoded_image', 'flag', false, 'encode the real photo to get the feature map', TS),

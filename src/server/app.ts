@@ -16,8 +16,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CITYSCAPES_LABELS, encodeIdPng, encodePng, findDataset, labelPalette, readIdMap, resolveDataOptions, type DatasetEntry } from '../data/index.js';
-import { sizeMultiple } from '../infer/synthesize.js';
+import { className, isThing } from '../data/labels.js';
+import { sizeMultiple, encodeIdPng, encodePng, findDataset, labelPalette, readIdMap, resolveDataOptions, type DatasetEntry } from '../data/index.js';
 import type { NetworkOptions } from '../models/from-options.js';
 import { HttpError, LIMITS, minSide } from './limits.js';
 import { checkLabelIds, checkSize, checkStyleChoices, decodeIds, decodeUpload, encodeIds, type SizeRule } from './maps.js';
@@ -67,13 +67,6 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/editor.css': { file: 'editor.css', type: 'text/css; charset=utf-8' },
 };
 
-/** Cityscapes' classes with instances (labels.py's hasInstances). */
-const CITYSCAPES_THINGS = new Set([24, 25, 26, 27, 28, 29, 30, 31, 32, 33]);
-
-function classNames(labelNc: number): string[] {
-  const cityscapes = labelNc === 34 || labelNc === 35;
-  return Array.from({ length: labelNc }, (_, id) => (cityscapes ? CITYSCAPES_LABELS[id]!.name : `class ${id}`));
-}
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -131,8 +124,7 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
   const log = opts.log ?? (() => undefined);
   const multiple = sizeMultiple(o);
   const rule: SizeRule = { minSide: minSide(multiple) };
-  const names = classNames(o.label_nc);
-  const className = (id: number): string => names[id] ?? `class ${id}`;
+  const nameOf = (id: number): string => className(id, o.label_nc);
   const statics = Object.fromEntries(Object.entries(STATIC).map(([route, s]) => [route, { ...s, body: readFileSync(join(WEB, s.file)) }]));
 
   // The run's test scenes, by name; a name from the URL is only ever looked up here, never joined to a path.
@@ -165,15 +157,15 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
     no_instance: o.no_instance,
     netG: o.netG,
     sizeMultiple: multiple,
-    classes: names.map((name, id) => ({
-      id, name, color: [palette[3 * id], palette[3 * id + 1], palette[3 * id + 2]],
-      thing: o.label_nc === 34 || o.label_nc === 35 ? CITYSCAPES_THINGS.has(id) : id > 0,
+    classes: Array.from({ length: o.label_nc }, (_, id) => ({
+      id, name: nameOf(id), color: [palette[3 * id], palette[3 * id + 1], palette[3 * id + 2]],
+      thing: isThing(id, o.label_nc),
     })),
     styles: bank
       ? {
         featNum: bank.featNum,
         classes: bank.classes().map((c) => ({
-          id: c.classId, name: className(c.classId), clusters: c.styles.map((s) => ({ index: s.index, swatch: s.swatch, count: s.count })),
+          id: c.classId, name: nameOf(c.classId), clusters: c.styles.map((s) => ({ index: s.index, swatch: s.swatch, count: s.count })),
         })),
       }
       : null,
@@ -267,7 +259,7 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
       if (!inst && !o.no_instance) throw new HttpError(400, 'this run takes an instance map: send inst too');
       const seed = body.seed ?? 0;
       if (!Number.isInteger(seed)) throw new HttpError(400, `seed must be an integer (got ${JSON.stringify(seed)})`);
-      const choices = checkStyleChoices(body.styles, inst, bank, className);
+      const choices = checkStyleChoices(body.styles, inst, bank, nameOf);
       const abort = new AbortController();
       const onClose = (): void => { if (!res.writableEnded) abort.abort(); };
       res.on('close', onClose);

@@ -3,6 +3,7 @@
 // instance ids in an instance map: class·1000 + k for things, the class id for stuff). Uploaded
 // maps are lossless PNGs (8- or 16-bit grey, or palette), decoded by the data layer's reader.
 import { decodeIdMap, type IdMapRole } from '../data/index.js';
+import { describeLabelIds, labelIdsOutside } from '../data/labels.js';
 import { DataError } from '../data/errors.js';
 import { isJpeg, readPngHeader } from '../data/png-palette.js';
 import { classOfInstance } from '../features/instance-features.js';
@@ -54,15 +55,8 @@ export function decodeIds(b64: unknown, size: MapSize, what: string): Uint16Arra
 
 /** Throws 400 naming the ids (and their pixel counts) when a label map holds ids ≥ label_nc. */
 export function checkLabelIds(label: ArrayLike<number>, labelNc: number): void {
-  let bad: Map<number, number> | null = null;
-  for (let i = 0; i < label.length; i++) {
-    const v = label[i] as number;
-    if (v >= labelNc) (bad ??= new Map()).set(v, (bad.get(v) ?? 0) + 1);
-  }
-  if (!bad) return;
-  const ids = [...bad.keys()].sort((a, b) => a - b);
-  const shown = ids.slice(0, 10).map((v) => `${v} (${bad.get(v)} px)`).join(', ');
-  throw new HttpError(400, `the label map holds class ${ids.length === 1 ? 'id' : 'ids'} ${shown}${ids.length > 10 ? ', …' : ''}: this run has label_nc ${labelNc} (ids 0–${labelNc - 1})`);
+  const bad = labelIdsOutside(label, labelNc);
+  if (bad) throw new HttpError(400, `the label map holds class ${describeLabelIds(bad, 10)}: this run has label_nc ${labelNc} (ids 0–${labelNc - 1})`);
 }
 
 /**

@@ -3,14 +3,13 @@
 // server's main thread stays free to answer the page. Its libtorch thread count is its own
 // (OpenMP's is per thread): `threads` in the init data.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadGenerator } from '../infer/load-generator.js';
-import { imageToRgb, sizeMultiple, synthesize } from '../infer/synthesize.js';
-import { usesFeatures, type NetworkOptions } from '../models/from-options.js';
-import { encodeInput } from '../models/input-encoding.js';
+import { sizeMultiple } from '../data/index.js';
+import { imageToRgb, synthesize } from '../infer/synthesize.js';
+import type { NetworkOptions } from '../models/from-options.js';
 import type { FeatureClusters } from '../features/cluster-file.js';
-import { sampleFeatureMap } from '../features/feature-map.js';
 import { StyleBank } from '../features/style-bank.js';
-import { getNumThreads, setNumThreads, tensor, tidy } from '../torch/index.js';
+import { generatorInput, loadGenerator, type FeatureSource } from '../run/index.js';
+import { getNumThreads, setNumThreads, tidy } from '../torch/index.js';
 
 export interface SynthWorkerInit {
   runDir: string;
@@ -60,25 +59,22 @@ const G = start();
 if (G) {
   const multiple = sizeMultiple(o);
   const bank = init.clusters ? new StyleBank(init.clusters) : null;
-  const dev = init.device !== 'cpu' ? { device: init.device } : {};
   port.postMessage({ type: 'ready', threads: getNumThreads() } satisfies SynthWorkerMessage);
   port.on('message', (job: SynthJob) => {
+    const gate = (workerData as { synthTestGate?: Int32Array }).synthTestGate; // tests only: SynthTestGate in synth-pool.ts
+    if (gate) { Atomics.add(gate, 1, 1); Atomics.notify(gate, 1); Atomics.wait(gate, 0, 1); }
+    const testExit = gate ? Atomics.exchange(gate, 2, 0) : 0;
+    if (testExit) process.exit(testExit);
     const t0 = performance.now();
     try {
       const { width: w, height: h } = job;
       const rgb = tidy(() => {
-        const label = tensor(Int32Array.from(job.label), [1, 1, h, w], dev);
-        const inst = job.inst && !o.no_instance ? tensor(Int32Array.from(job.inst), [1, 1, h, w], dev) : null;
-        let feat = null;
-        if (usesFeatures(o)) {
-          // The chosen styles; other objects drawn at random (seeded), as `pix2pixhd test` does.
-          const data = bank && job.inst
-            ? sampleFeatureMap(job.inst, w, h, bank, { choices: { instances: new Map(job.choices) }, seed: job.seed }).map
-            : new Float32Array(o.feat_num * w * h); // no clusters: zero features
-          feat = tensor(data, [1, o.feat_num, h, w], dev);
-        }
-        const input = encodeInput({ label, inst, feat }, { label_nc: o.label_nc, no_instance: o.no_instance });
-        return imageToRgb(synthesize(G, input, multiple, { halfPrecision: init.halfPrecision ?? false })).rgb;
+        // The chosen styles, other objects drawn at random (seeded), as `pix2pixhd test` does; a
+        // features run without clusters gets zero features.
+        const features: FeatureSource = { kind: 'styles', bank, choices: { instances: new Map(job.choices) }, seed: job.seed };
+        const maps = { size: 1, width: w, height: h, label: Int32Array.from(job.label), inst: job.inst ? Int32Array.from(job.inst) : null, image: null, feat: null, paths: [] };
+        const x = generatorInput(maps, o, features, init.device);
+        return imageToRgb(synthesize(G, x.input, multiple, { halfPrecision: init.halfPrecision ?? false })).rgb;
       });
       const msg: SynthWorkerMessage = { type: 'done', id: job.id, rgb, ms: performance.now() - t0 };
       port.postMessage(msg, [rgb.buffer as ArrayBuffer]);

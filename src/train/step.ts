@@ -1,10 +1,10 @@
-// One pix2pixHD training iteration, in the official order: fake = G(x); D on the detached fake
-// and on the real image; G's loss (GAN + feature matching + VGG) and step; then D's loss
-// ((D_fake + D_real) / 2) and step. `forward` builds the losses, `step` back-propagates and
-// updates; each part is its own method so that the schedule can be changed in one place.
+// One pix2pixHD training iteration: fake = G(x); D on the fake and on the real image; G's loss
+// (GAN + feature matching + VGG) and D's loss ((D_fake + D_real) / 2), each back-propagated into
+// its own network and stepped. `losses` is the forward pass, `step` back-propagates and updates.
 import { autocast, backward, cat, type GradScaler, noGrad, tidy, type Tensor, zerosLike } from '../torch/index.js';
 import { featureMatchingLoss, GANLoss, type VGGLoss } from '../losses/index.js';
-import type { DiscriminatorOutputs, Encoder, MultiscaleDiscriminator } from '../models/index.js';
+import type { DiscriminatorOutputs, MultiscaleDiscriminator } from '../models/index.js';
+import type { GeneratorInput } from '../run/generator-input.js';
 
 /** What step() needs of an optimizer (Adam and SGD both fit). */
 export interface StepOptimizer {
@@ -25,10 +25,9 @@ export interface TrainStepParts {
   /** The generator (GlobalGenerator or LocalEnhancer). */
   G: { forward(x: Tensor): Tensor };
   D: MultiscaleDiscriminator;
-  /** The instance-feature encoder, trained with G (its parameters belong in optimizerG). */
-  E?: Encoder | null;
   /** Needed unless no_vgg_loss. */
   vggLoss?: VGGLoss | null;
+  /** G's optimizer (with E's parameters when the run trains an encoder: E runs inside G's input). */
   optimizerG: StepOptimizer;
   optimizerD: StepOptimizer;
   fakePool?: FakePool | null;
@@ -49,19 +48,12 @@ export interface TrainStepOptions {
   no_lsgan?: boolean;
 }
 
-export interface TrainBatch {
-  /** The encoded label map (one-hot ++ edges, or the input image): what D is conditioned on. */
-  inputLabel: Tensor;
-  /** The real image [N, output_nc, H, W] in [-1, 1]. */
-  realImage: Tensor;
-  /**
-   * What E averages over [N, 1, H, W] (when E is given): the instance ids, or the label ids for
-   * label_feat runs (as the official model passes the label map to E then).
-   */
-  inst?: Tensor | null;
-  /** Precomputed feature maps [N, feat_num, H, W] (load_features runs, which have no E). */
-  feat?: Tensor | null;
-}
+/**
+ * What a step trains on: G's input, D's condition and the real image (see run/generator-input.ts),
+ * or a function that builds them, called inside the step's scope (and autocast), so that E's
+ * forward pass, part of G's input in feature runs, is part of the step like the official model's.
+ */
+export type StepInput = Pick<GeneratorInput, 'condition' | 'input'> & { realImage: Tensor | null };
 
 /** The losses of one iteration, named as the official ones; disabled losses are absent. */
 export interface StepLosses {
@@ -97,41 +89,39 @@ export class TrainStep {
     }
   }
 
+  /** Replaces G's optimizer (G1 joins training after niter_fix_global epochs); the old one is the caller's. */
+  setOptimizerG(optimizerG: StepOptimizer): void {
+    this.parts.optimizerG = optimizerG;
+  }
+
   /** D's outputs for an image conditioned on the label map. */
-  discriminate(inputLabel: Tensor, image: Tensor): DiscriminatorOutputs {
-    return this.parts.D.forward(cat([inputLabel, image], 1));
+  discriminate(condition: Tensor, image: Tensor): DiscriminatorOutputs {
+    return this.parts.D.forward(cat([condition, image], 1));
   }
 
   /**
-   * The generator's input: the label encoding, with the encoder's instance features when E is
-   * used, or the precomputed feature maps when the batch has them (load_features).
+   * The forward pass of the official model: the generated image and every loss. D judges the fake
+   * once, for both networks' losses (each loss later back-propagates only into its own network);
+   * with an image pool D's own loss judges a fake drawn from the pool instead, as the official code.
    */
-  generatorInput(batch: TrainBatch): Tensor {
-    const { E } = this.parts;
-    if (!E) return batch.feat ? cat([batch.inputLabel, batch.feat], 1) : batch.inputLabel;
-    if (!batch.inst) throw new Error('the encoder needs the instance map (batch.inst)');
-    return cat([batch.inputLabel, E.forward(batch.realImage, batch.inst)], 1);
-  }
-
-  /** The forward pass of the official model: the generated image and every loss. */
-  forward(batch: TrainBatch): ForwardResult {
+  losses(x: StepInput): ForwardResult {
     const { parts, opts } = this;
-    const fake = parts.G.forward(this.generatorInput(batch));
-
-    let fakeForD = cat([batch.inputLabel, fake.detach()], 1);
-    if (parts.fakePool) fakeForD = parts.fakePool.query(fakeForD);
-    const D_fake = this.criterionGAN.forward(parts.D.forward(fakeForD), false);
-
-    const predReal = this.discriminate(batch.inputLabel, batch.realImage);
-    const D_real = this.criterionGAN.forward(predReal, true);
-
-    const predFake = this.discriminate(batch.inputLabel, fake);
-    const G_GAN = this.criterionGAN.forward(predFake, true);
-    const G_GAN_Feat = opts.no_ganFeat_loss
-      ? null
-      : featureMatchingLoss(predFake, predReal, { num_D: opts.num_D, n_layers_D: opts.n_layers_D, lambda_feat: this.lambdaFeat });
-    const G_VGG = opts.no_vgg_loss ? null : parts.vggLoss!.forward(fake, batch.realImage);
-    return { fake, G_GAN, G_GAN_Feat, G_VGG, D_real, D_fake };
+    const real = x.realImage;
+    if (!real) throw new Error('training needs the real photo of every map');
+    const fake = parts.G.forward(x.input);
+    const predFake = this.discriminate(x.condition, fake);
+    const predReal = this.discriminate(x.condition, real);
+    const predFakeForD = parts.fakePool ? parts.D.forward(parts.fakePool.query(cat([x.condition, fake.detach()], 1))) : predFake;
+    return {
+      fake,
+      D_fake: this.criterionGAN.forward(predFakeForD, false),
+      D_real: this.criterionGAN.forward(predReal, true),
+      G_GAN: this.criterionGAN.forward(predFake, true),
+      G_GAN_Feat: opts.no_ganFeat_loss
+        ? null
+        : featureMatchingLoss(predFake, predReal, { num_D: opts.num_D, n_layers_D: opts.n_layers_D, lambda_feat: this.lambdaFeat }),
+      G_VGG: opts.no_vgg_loss ? null : parts.vggLoss!.forward(fake, real),
+    };
   }
 
   /** G's total loss: GAN + feature matching + VGG. */
@@ -152,41 +142,31 @@ export class TrainStep {
    * (computed before the updates, as the official log shows them) and, with `keepFake`, the
    * generated image (the caller disposes it). Every other tensor is freed.
    *
-   * Without an image pool D's view of the fake is the same whether or not it is detached, so D
-   * runs twice (fake, real) instead of the official three times, and each loss back-propagates
-   * only into its own network (`inputs`): G's backward passes through D without computing D's
-   * weight gradients, which the official code computes and then throws away.
+   * D runs twice (fake, real) instead of the official three times (without an image pool its view
+   * of the fake is the same detached or not), and each loss back-propagates only into its own
+   * network (`inputs`): G's backward passes through D without computing D's weight gradients,
+   * which the official code computes and then throws away.
    */
-  step(batch: TrainBatch, opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
+  step(input: StepInput | (() => StepInput), opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
     this.prepareBuffers();
-    if (this.parts.fakePool) return this.stepOfficialOrder(batch, opts);
-    const { parts, opts: o } = this;
+    const { parts } = this;
     return tidy(() => {
       // The forward in its own scope that keeps only the two losses (and the image to show):
       // every other activation is then held by the autograd graph alone, which backward frees as
       // it goes, so the peak memory is that of the graph, not of every tensor the forward made.
       const { lossG, lossD, losses, shown } = this.underAutocast(() => tidy(() => {
-        const fake = parts.G.forward(this.generatorInput(batch));
-        const predFake = this.discriminate(batch.inputLabel, fake);
-        const predReal = this.discriminate(batch.inputLabel, batch.realImage);
-        const r: ForwardResult = {
-          fake,
-          D_fake: this.criterionGAN.forward(predFake, false),
-          D_real: this.criterionGAN.forward(predReal, true),
-          G_GAN: this.criterionGAN.forward(predFake, true),
-          G_GAN_Feat: o.no_ganFeat_loss ? null : featureMatchingLoss(predFake, predReal, { num_D: o.num_D, n_layers_D: o.n_layers_D, lambda_feat: this.lambdaFeat }),
-          G_VGG: o.no_vgg_loss ? null : parts.vggLoss!.forward(fake, batch.realImage),
-        };
+        const r = this.losses(typeof input === 'function' ? input() : input);
         return {
           lossG: this.generatorLoss(r), lossD: this.discriminatorLoss(r), losses: this.lossValues(r),
-          shown: opts.keepFake ? noGrad(() => fake.detach()) : null,
+          shown: opts.keepFake ? noGrad(() => r.fake.detach()) : null,
         };
       }));
       parts.optimizerD.zeroGrad();
       // D's loss first, keeping the graph G's loss shares; dropping lossD then frees D's pass on
       // the real image, and G's backward (not retained) frees the rest as it goes, updating each
       // of G's parameters as soon as its gradient is complete (D's weights, which that backward
-      // passes through, change only after it).
+      // passes through, change only after it). With an image pool D's fake term has a graph of
+      // its own, which the same backward frees.
       backward([this.scaled(lossD)], null, { retainGraph: true, inputs: trainable(parts.optimizerD) });
       lossD.dispose();
       this.backwardAndStepG(lossG);
@@ -194,29 +174,6 @@ export class TrainStep {
       this.stepD();
       parts.amp?.scaler.update();
       return { losses, fake: shown };
-    });
-  }
-
-  /** The official schedule, step for step (used with an image pool, where D sees older fakes). */
-  stepOfficialOrder(batch: TrainBatch, opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
-    const { optimizerG, optimizerD } = this.parts;
-    return tidy(() => {
-      const r = this.underAutocast(() => this.forward(batch));
-      const losses = this.lossValues(r);
-      const lossG = this.generatorLoss(r);
-      const lossD = this.discriminatorLoss(r);
-
-      this.backwardAndStepG(lossG);
-
-      // The official G backward also reaches D's parameters, and zero_grad then drops that: this
-      // one does not compute it.
-      optimizerD.zeroGrad();
-      backward([this.scaled(lossD)]);
-      this.stepD();
-      this.parts.amp?.scaler.update();
-
-      const fake = opts.keepFake ? noGrad(() => r.fake.detach()) : null;
-      return { losses, fake };
     });
   }
 

@@ -1,77 +1,48 @@
 // pix2pixHD training as the official train.py runs it: epochs over the data set, the lr held for
 // `niter` epochs then decayed linearly over `niter_decay`, only the outermost local enhancer
-// trained for the first `niter_fix_global` epochs, checkpoints every `save_latest_freq`
-// iterations and `save_epoch_freq` epochs, losses logged and samples shown on an HTML page.
+// trained for the first `niter_fix_global` epochs (then G1 joins: see README on the official
+// code's AMP commit), checkpoints every `save_latest_freq` iterations and `save_epoch_freq`
+// epochs, losses logged and samples shown on an HTML page (by the caller, through `events`).
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildDiscriminator, buildEncoder, buildGenerator, outermostEnhancerPrefix, usesFeatures, type Generator, type NetworkOptions } from '../models/from-options.js';
+import { buildDiscriminator, buildEncoder, buildGenerator, outermostEnhancerPrefix, usesFeatures, type Generator } from '../models/from-options.js';
+import type { Encoder, MultiscaleDiscriminator } from '../models/index.js';
 import { Vgg19Features } from '../models/vgg19.js';
 import { VGGLoss } from '../losses/vgg-loss.js';
-import { Adam, GradScaler, loadTensorDict, manualSeed, noGrad, type Tensor, tidy } from '../torch/index.js';
+import type { RunConfig } from '../run/config.js';
+import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, type TrainingState } from '../run/checkpoint.js';
+import { generatorInput, type FeatureSource } from '../run/generator-input.js';
+import { Adam, GradScaler, loadTensorDict, manualSeed, noGrad, type nn, type Tensor } from '../torch/index.js';
+import { removeStaleTempFiles } from '../util/atomic-file.js';
+import { killPoint } from '../util/fault-injection.js';
 import { deriveSeed, randomSource } from '../util/rng.js';
-import { batchToTensors, type BatchTensors, type DataBatch } from './batch.js';
-import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, type TrainingState } from './checkpoint.js';
+import type { Batch } from '../data/index.js';
+import type { BatchSource } from './data-source.js';
 import { ImagePool } from './image-pool.js';
 import { learningRateAt, totalEpochs } from './schedule.js';
 import { TrainStep, type StepLosses } from './step.js';
-
-export interface TrainOptions extends NetworkOptions {
-  name: string;
-  checkpoints_dir: string;
-  batchSize: number;
-  niter: number;
-  niter_decay: number;
-  niter_fix_global: number;
-  lr: number;
-  beta1: number;
-  lambda_feat: number;
-  no_ganFeat_loss: boolean;
-  no_vgg_loss: boolean;
-  no_lsgan: boolean;
-  pool_size: number;
-  ndf: number;
-  n_layers_D: number;
-  num_D: number;
-  save_latest_freq: number;
-  save_epoch_freq: number;
-  display_freq: number;
-  print_freq: number;
-  continue_train: boolean;
-  load_pretrain: string;
-  which_epoch: string;
-  seed: number;
-  vgg_weights: string;
-  debug?: boolean;
-  /** 'cpu' (default) or 'cuda:N'. */
-  device?: string;
-  /**
-   * Mixed precision on CUDA: float16 autocast and dynamic loss scaling (the scale starts again at
-   * 2^16 on resume, as the official code's apex scaler does).
-   */
-  fp16?: boolean;
-}
+import { join } from 'node:path';
 
 /** --fp16 needs CUDA: refused on the CPU, before anything is written. */
-export function checkPrecision(opts: Pick<TrainOptions, 'fp16' | 'device'>): void {
-  if (opts.fp16 && !(opts.device ?? 'cpu').startsWith('cuda')) {
+export function checkPrecision(config: Pick<RunConfig, 'device'> & { train: Pick<RunConfig['train'], 'fp16'> }): void {
+  if (config.train.fp16 && !config.device.startsWith('cuda')) {
     throw new Error('--fp16: mixed precision runs on a CUDA device (--gpu_ids 0), and this run is on the CPU; there, lower the memory with a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, or --no_vgg_loss');
   }
 }
 
-/** Where the batches come from: a fixed number of items per epoch, resumable mid-epoch. */
-export interface BatchSource {
-  /** Items (not batches) per epoch. */
-  readonly size: number;
-  /** The batches of `epoch`, skipping its first `skipItems` items (resuming). */
-  epoch(epoch: number, skipItems: number): AsyncIterable<DataBatch>;
+/**
+ * Whether G1 is frozen during `epoch`: local runs with niter_fix_global train only the outermost
+ * enhancer for that many epochs (the one place this condition is written).
+ */
+export function globalFrozenIn(epoch: number, config: RunConfig): boolean {
+  return config.network.netG === 'local' && epoch <= config.train.niter_fix_global;
 }
 
 /** What the trainer tells its observers (progress bar, logs, pages). */
 export interface TrainEvents {
-  onStart?(info: { runDir: string; epochs: number; datasetSize: number; startEpoch: number; parameters: Record<string, number>; resumed: boolean }): void;
+  onStart?(info: { runDir: string; epochs: number; datasetSize: number; startEpoch: number; parameters: Record<string, number>; resumed: boolean; networks: Record<string, nn.Module> }): void;
   onIteration?(info: { epoch: number; epochIter: number; totalSteps: number; losses: StepLosses; lr: number; seconds: number }): void;
   /** Every display_freq iterations: the batch and what G made of it (tensors freed after the call). */
-  onDisplay?(info: { epoch: number; totalSteps: number; batch: DataBatch; fake: Tensor }): void;
+  onDisplay?(info: { epoch: number; totalSteps: number; batch: Batch; fake: Tensor }): void;
   onSave?(info: { which: string; epoch: number; totalSteps: number }): void;
   onEpochEnd?(info: { epoch: number; seconds: number; lr: number }): void;
   onMessage?(text: string): void;
@@ -83,98 +54,109 @@ export interface TrainResult {
   lastLosses: StepLosses | null;
 }
 
+interface Networks {
+  G: Generator;
+  D: MultiscaleDiscriminator;
+  E: Encoder | null;
+}
+
 function parametersWithPrefix(G: Generator, prefix: string): Tensor[] {
   return G.namedParameters().filter(([k]) => k.startsWith(prefix)).map(([, p]) => p);
 }
 
 /** Trains a run end to end; resolves when the last epoch is done. */
-export async function train(opts: TrainOptions, data: BatchSource, events: TrainEvents = {}): Promise<TrainResult> {
-  const runDir = join(opts.checkpoints_dir, opts.name);
+export async function train(config: RunConfig, data: BatchSource, events: TrainEvents = {}): Promise<TrainResult> {
+  const { network: net, train: opt, device, dir: runDir } = config;
+  checkPrecision(config);
   mkdirSync(runDir, { recursive: true });
-  manualSeed(opts.seed);
-  const G = buildGenerator(opts, deriveSeed(opts.seed, 'G'));
-  const D = buildDiscriminator(opts, deriveSeed(opts.seed, 'D'));
-  const E = buildEncoder(opts, deriveSeed(opts.seed, 'E'));
-  const vgg = opts.no_vgg_loss ? null : Vgg19Features.load(opts.vgg_weights || undefined);
-  const device = opts.device ?? 'cpu';
-  checkPrecision(opts);
+  // Temporary files of a writer killed mid-save are never checkpoints: clear them before anything else.
+  const stale = removeStaleTempFiles(runDir);
+  manualSeed(config.seed);
+  const nets: Networks = {
+    G: buildGenerator(net, deriveSeed(config.seed, 'G')),
+    D: buildDiscriminator(net, deriveSeed(config.seed, 'D')),
+    E: buildEncoder(net, deriveSeed(config.seed, 'E')),
+  };
+  const { G, D, E } = nets;
+  const vgg = opt.no_vgg_loss ? null : Vgg19Features.load(opt.vgg_weights || undefined);
   if (device !== 'cpu') for (const m of [G, D, E, vgg]) m?.to(device);
-  const vggLoss = vgg ? new VGGLoss(vgg, { lambda_feat: opts.lambda_feat }) : null;
+  const vggLoss = vgg ? new VGGLoss(vgg, { lambda_feat: opt.lambda_feat }) : null;
   const message = (t: string) => events.onMessage?.(t);
+  if (stale.length) message(`removed ${stale.length} temporary file${stale.length === 1 ? '' : 's'} left by an interrupted save`);
 
   // Resume, or start from a pretrained (e.g. G1-only) run.
   let state: TrainingState = { epoch: 1, epochIter: 0, totalSteps: 0, globalUnfrozen: false };
   let resumed = false;
-  if (opts.continue_train) {
+  if (opt.continue_train) {
     const saved = loadTrainingState(runDir, 'latest');
     if (saved && existsSync(netPath(runDir, 'latest', 'G'))) {
-      state = saved;
+      // The official iter.txt holds no step count: it is the items of the epochs before and of this one.
+      state = saved.totalSteps === 0 && (saved.epoch > 1 || saved.epochIter > 0) ? { ...saved, totalSteps: (saved.epoch - 1) * data.size + saved.epochIter } : saved;
       resumed = true;
     } else {
       message(`continue_train: no checkpoint in ${runDir} yet; starting from epoch 1`);
     }
-  } else if (opts.load_pretrain) {
-    loadPretrained(G, D, opts, message);
+  } else if (opt.load_pretrain) {
+    loadPretrained(nets, config, message);
   }
 
-  // niter_fix_global: only the outermost enhancer trains; G1's parameters get no gradients at all.
-  const fixGlobal = opts.netG === 'local' && opts.niter_fix_global > 0 && !state.globalUnfrozen && state.epoch <= opts.niter_fix_global;
+  // While G1 is frozen only the outermost enhancer trains; G1's parameters get no gradients at all.
+  const frozen = (epoch: number) => globalFrozenIn(epoch, config) && !state.globalUnfrozen;
   const makeOptimizerG = (onlyEnhancer: boolean, lr: number) => {
-    const params = onlyEnhancer ? parametersWithPrefix(G, outermostEnhancerPrefix(opts)) : G.parameters();
-    return new Adam([...params, ...(E ? E.parameters() : [])], { lr, betas: [opts.beta1, 0.999] });
+    const params = onlyEnhancer ? parametersWithPrefix(G, outermostEnhancerPrefix(net)) : G.parameters();
+    return new Adam([...params, ...(E ? E.parameters() : [])], { lr, betas: [opt.beta1, 0.999] });
   };
-  const setGlobalFrozen = (frozen: boolean) => {
-    const trainable = new Set(parametersWithPrefix(G, outermostEnhancerPrefix(opts)));
-    for (const p of G.parameters()) if (!trainable.has(p)) p.requiresGrad_(!frozen);
+  const setGlobalFrozen = (isFrozen: boolean) => {
+    const trainable = new Set(parametersWithPrefix(G, outermostEnhancerPrefix(net)));
+    for (const p of G.parameters()) if (!trainable.has(p)) p.requiresGrad_(!isFrozen);
   };
-  let lr = learningRateAt(state.epoch, opts);
-  let optimizerG = makeOptimizerG(fixGlobal, lr);
-  const optimizerD = new Adam(D.parameters(), { lr, betas: [opts.beta1, 0.999] });
-  if (fixGlobal) {
+  let lr = learningRateAt(state.epoch, opt);
+  let optimizerG = makeOptimizerG(frozen(state.epoch), lr);
+  const optimizerD = new Adam(D.parameters(), { lr, betas: [opt.beta1, 0.999] });
+  if (frozen(state.epoch)) {
     setGlobalFrozen(true);
-    message(`only the outermost local enhancer trains for the first ${opts.niter_fix_global} epochs`);
+    message(`only the outermost local enhancer trains for the first ${opt.niter_fix_global} epochs`);
   }
   if (resumed) {
     loadNetwork(G, netPath(runDir, 'latest', 'G'));
     loadNetwork(D, netPath(runDir, 'latest', 'D'));
     if (E) loadNetwork(E, netPath(runDir, 'latest', 'E'));
-    for (const [opt, file] of [[optimizerG, 'latest_optim_G.pth'], [optimizerD, 'latest_optim_D.pth']] as const) {
-      if (existsSync(join(runDir, file))) loadOptimizer(opt, join(runDir, file));
+    for (const [o, file] of [[optimizerG, 'latest_optim_G.pth'], [optimizerD, 'latest_optim_D.pth']] as const) {
+      if (existsSync(join(runDir, file))) loadOptimizer(o, join(runDir, file));
     }
     optimizerG.setLr(lr);
     optimizerD.setLr(lr);
   }
 
-  const pool = opts.pool_size > 0 ? new ImagePool(opts.pool_size, randomSource(deriveSeed(opts.seed, 'pool', state.totalSteps))) : null;
+  const pool = opt.pool_size > 0 ? new ImagePool(opt.pool_size, randomSource(deriveSeed(config.seed, 'pool', state.totalSteps))) : null;
   const stepper = new TrainStep(
-    { G, D, E, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opts.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null },
-    { num_D: opts.num_D, n_layers_D: opts.n_layers_D, lambda_feat: opts.lambda_feat, no_ganFeat_loss: opts.no_ganFeat_loss, no_vgg_loss: opts.no_vgg_loss, no_lsgan: opts.no_lsgan },
+    { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null },
+    { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan },
   );
+  // E trains with G: its forward is part of G's input, inside the step.
+  const features: FeatureSource | null = !usesFeatures(net) ? null : net.load_features ? { kind: 'precomputed' } : { kind: 'encoder', E: E!, training: true };
 
-  const epochs = totalEpochs(opts);
+  const epochs = totalEpochs(opt);
   events.onStart?.({
     runDir, epochs, datasetSize: data.size, startEpoch: state.epoch, resumed,
     parameters: { G: G.parameterCount(), D: D.parameterCount(), ...(E ? { E: E.parameterCount() } : {}) },
+    networks: { G, D, ...(E ? { E } : {}) },
   });
   const checkpointParts = () => ({ G, D, E: E ?? undefined, optimizerG, optimizerD });
   let lastLosses: StepLosses | null = null;
 
   for (let epoch = state.epoch; epoch <= epochs; epoch++) {
     const epochStart = performance.now();
-    lr = learningRateAt(epoch, opts);
+    lr = learningRateAt(epoch, opt);
     optimizerG.setLr(lr);
     optimizerD.setLr(lr);
     let epochIter = epoch === state.epoch ? state.epochIter : 0;
     for await (const batch of data.epoch(epoch, epochIter)) {
       const t0 = performance.now();
-      const display = opts.display_freq > 0 && (state.totalSteps + batch.batchSize) % opts.display_freq < batch.batchSize;
-      const { losses, fake } = tidy(() => {
-        const tensors = batchToTensors(batch, opts, device);
-        if (!tensors.realImage) throw new Error(`no photo for ${batch.paths.join(', ')}: training needs photos`);
-        return stepper.step({ inputLabel: tensors.inputLabel, realImage: tensors.realImage, ...featureInputs(tensors, batch, opts) }, { keepFake: display });
-      });
-      state.totalSteps += batch.batchSize;
-      epochIter += batch.batchSize;
+      const display = opt.display_freq > 0 && (state.totalSteps + batch.size) % opt.display_freq < batch.size;
+      const { losses, fake } = stepper.step(() => generatorInput(batch, net, features, device), { keepFake: display });
+      state.totalSteps += batch.size;
+      epochIter += batch.size;
       lastLosses = losses;
       events.onIteration?.({ epoch, epochIter, totalSteps: state.totalSteps, losses, lr, seconds: (performance.now() - t0) / 1000 });
       if (fake) {
@@ -184,26 +166,29 @@ export async function train(opts: TrainOptions, data: BatchSource, events: Train
           fake.dispose();
         }
       }
-      if (opts.save_latest_freq > 0 && state.totalSteps % opts.save_latest_freq < batch.batchSize) {
+      if (opt.save_latest_freq > 0 && state.totalSteps % opt.save_latest_freq < batch.size) {
         saveCheckpoint(runDir, 'latest', checkpointParts(), { ...state, epoch, epochIter });
         events.onSave?.({ which: 'latest', epoch, totalSteps: state.totalSteps });
       }
+      killPoint(state.totalSteps);
     }
 
-    // End of epoch: numbered checkpoint, G1 joins after niter_fix_global, lr decays.
-    if (opts.netG === 'local' && opts.niter_fix_global > 0 && epoch === opts.niter_fix_global && !state.globalUnfrozen) {
+    // End of epoch: G1 joins after niter_fix_global, numbered checkpoint, lr decays.
+    if (frozen(epoch) && !frozen(epoch + 1)) {
       setGlobalFrozen(false);
       optimizerG.dispose();
       optimizerG = makeOptimizerG(false, lr);
-      stepper.parts.optimizerG = optimizerG;
+      stepper.setOptimizerG(optimizerG);
       state.globalUnfrozen = true;
       message(`epoch ${epoch}: G1 now trains with the local enhancer`);
     }
     const next: TrainingState = { ...state, epoch: epoch + 1, epochIter: 0 };
-    const saveEpoch = opts.save_epoch_freq > 0 && epoch % opts.save_epoch_freq === 0;
+    const saveEpoch = opt.save_epoch_freq > 0 && epoch % opt.save_epoch_freq === 0;
     if (saveEpoch || epoch === epochs) {
-      saveCheckpoint(runDir, 'latest', checkpointParts(), next);
+      // The numbered files first: until the latest state moves past this epoch, a crash between
+      // the two saves resumes inside the epoch and writes them again, so none is ever skipped.
       saveCheckpoint(runDir, String(epoch), { G, D, E: E ?? undefined });
+      saveCheckpoint(runDir, 'latest', checkpointParts(), next);
       events.onSave?.({ which: String(epoch), epoch, totalSteps: state.totalSteps });
     }
     state = next;
@@ -221,33 +206,16 @@ export async function train(opts: TrainOptions, data: BatchSource, events: Train
 }
 
 /**
- * What the features of a run take from a batch, as the official model: E averages over the
- * instance map, or over the label map with label_feat; load_features runs (no E) read the
- * precomputed maps instead. Runs without features take neither.
+ * load_pretrain, as the official model: the networks of another run start this one. A G1-only run
+ * (netG global, twice this run's ngf per enhancer) starts this run's G1, its output layer left
+ * out (not part of G2); D and E are taken when their shapes fit (E always is in the official code
+ * when the run uses features: a feature run started from another keeps the encoder it learned).
  */
-function featureInputs(t: BatchTensors, batch: DataBatch, o: NetworkOptions): { inst?: Tensor | null; feat?: Tensor | null } {
-  if (!usesFeatures(o)) return {};
-  if (o.load_features) {
-    if (!t.feat) throw new Error(`load_features: no precomputed feature map was loaded for ${batch.paths.join(', ')} (run 'pix2pixhd precompute-features' first)`);
-    if (t.feat.shape[1] !== o.feat_num) throw new Error(`load_features: the feature maps have ${t.feat.shape[1]} channels, feat_num is ${o.feat_num}`);
-    return { feat: t.feat };
-  }
-  if (o.label_feat) {
-    if (!t.label) throw new Error('label_feat needs a label map of class ids (label_nc > 0)');
-    return { inst: t.label };
-  }
-  if (!t.inst) throw new Error('instance_feat needs the instance maps: do not set --no_instance');
-  return { inst: t.inst };
-}
-
-/**
- * load_pretrain: a G1-only run (netG global, twice this run's ngf per enhancer) starts this
- * run's G1; its output layer is not part of G2 and is left out. D is taken when its shapes fit.
- */
-function loadPretrained(G: Generator, D: { loadStateDict: Generator['loadStateDict'] }, opts: TrainOptions, message: (t: string) => void): void {
-  const dir = opts.load_pretrain;
-  const gPath = netPath(dir, opts.which_epoch, 'G');
-  if (!existsSync(gPath)) throw new Error(`load_pretrain: ${gPath} not found (expected a run folder holding ${opts.which_epoch}_net_G.pth)`);
+function loadPretrained({ G, D, E }: Networks, config: RunConfig, message: (t: string) => void): void {
+  const dir = config.train.load_pretrain;
+  const which = config.which_epoch;
+  const gPath = netPath(dir, which, 'G');
+  if (!existsSync(gPath)) throw new Error(`load_pretrain: ${gPath} not found (expected a run folder holding ${which}_net_G.pth)`);
   noGrad(() => {
     const saved = loadTensorDict(gPath);
     try {
@@ -259,13 +227,18 @@ function loadPretrained(G: Generator, D: { loadStateDict: Generator['loadStateDi
       for (const t of saved.values()) t.dispose();
     }
   });
-  const dPath = netPath(dir, opts.which_epoch, 'D');
-  if (existsSync(dPath)) {
+  for (const [name, module] of [['D', D], ['E', E]] as const) {
+    if (!module) continue;
+    const path = netPath(dir, which, name);
+    if (!existsSync(path)) {
+      if (name === 'E') message(`load_pretrain: no ${path}; E starts fresh`);
+      continue;
+    }
     try {
-      loadNetwork(D as never, dPath);
-      message(`load_pretrain: D from ${dPath}`);
+      loadNetwork(module, path);
+      message(`load_pretrain: ${name} from ${path}`);
     } catch (e) {
-      message(`load_pretrain: D in ${dPath} does not fit this run's D, which starts fresh (${(e as Error).message.split('\n')[0]})`);
+      message(`load_pretrain: ${name} in ${path} does not fit this run's ${name}, which starts fresh (${(e as Error).message.split('\n')[0]})`);
     }
   }
 }

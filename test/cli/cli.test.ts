@@ -138,3 +138,27 @@ test('precision options on the CPU are refused with their reason, before anythin
   for (const res of Object.values(r)) assert.notEqual(res.status, 0);
   assert.deepEqual(readdirSync(dir), [], 'no run folder was started');
 });
+
+test('--continue_train on a folder without a run starts fresh and saves the options; resuming takes the run\'s architecture', async (t) => {
+  const root = tempDir(t);
+  const data = join(root, 'data');
+  const ck = join(root, 'checkpoints');
+  assert.equal(cli(['make-dataset', 'synthetic', '--out', data, '--n', '2', '--n_test', '1', '--size', '64x32', '--seed', '4']).status, 0);
+  const first = cli(['train', ...tinyTrainArgs(data, ck, 'fresh'), '--niter', '1', '--niter_decay', '0', '--continue_train']);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /no checkpoint in .* yet; starting from epoch 1/);
+  const saved = JSON.parse(readFileSync(join(ck, 'fresh', 'opt.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(saved.ngf, 8, 'opt.json written by a run started with --continue_train');
+
+  // Resumed with more epochs and without the architecture options: the run's own are used, so
+  // its checkpoint loads (the defaults, ngf 64 and 4 downsamplings, would not fit it).
+  const resumed = cli(['train', '--name', 'fresh', '--dataroot', data, '--checkpoints_dir', ck, '--resize_or_crop', 'none', '--no_vgg_loss',
+    '--display_freq', '0', '--no_html', '--nThreads', '1', '--threads', '1', '--niter', '2', '--niter_decay', '0', '--continue_train']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stdout, /resuming at epoch 2/);
+  assert.match(resumed.stdout, /done: 4 iterations/);
+  const withNgf16 = tinyTrainArgs(data, ck, 'fresh').map((a, i, all) => (all[i - 1] === '--ngf' ? '16' : a));
+  const contradicted = cli(['train', ...withNgf16, '--niter', '3', '--niter_decay', '0', '--continue_train']);
+  assert.notEqual(contradicted.status, 0);
+  assert.match(contradicted.stderr, /--ngf 16 was given, but the run in .* was trained with ngf = 8/);
+});

@@ -21,9 +21,9 @@ export function cli(args: string[]): CliResult {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Starts `pix2pixhd ...args` in the background; `done` resolves when it exits. */
-export function cliAsync(args: string[]): { child: ChildProcess; done: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `pix2pixhd ...args` in the background (with extra environment variables); `done` resolves when it exits. */
+export function cliAsync(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf-8').on('data', (d: string) => { stdout += d; });

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GlobalGenerator, initWeights, LocalEnhancer } from '../../src/models/index.js';
 import { noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
-import { imageToRgb, precisionFor, sizeMultiple, synthesize } from '../../src/infer/synthesize.js';
+import { sizeMultiple } from '../../src/data/index.js';
+import { imageToRgb, precisionFor, synthesize } from '../../src/infer/synthesize.js';
 import { rng } from '../models/helpers.js';
 
 /** [1, c, h, w] of seeded values, and its data (row-major). */

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OptionError, parseOptions } from '../../src/options/parse.js';
-import { applyRunOptions, loadRunOptions, saveRunOptions } from '../../src/options/run-folder.js';
+import { applyRunOptions, loadRunOptions, saveRunOptions } from '../../src/run/options-file.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'p2phd-opt-'));

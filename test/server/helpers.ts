@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { makeSyntheticDataset } from '../../src/data/index.js';
 import { buildGenerator, type NetworkOptions } from '../../src/models/from-options.js';
-import { saveRunOptions } from '../../src/options/run-folder.js';
+import { saveRunOptions } from '../../src/run/options-file.js';
 import { startEditorServer, type EditorServer, type EditorServerOptions } from '../../src/server/app.js';
 import type { FeatureClusters } from '../../src/features/cluster-file.js';
 import { manualSeed, noGrad } from '../../src/torch/index.js';
-import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { saveCheckpoint } from '../../src/run/checkpoint.js';
 
 export const WIDTH = 256;
 export const HEIGHT = 128;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Adam, noGrad, tidy, zerosLike, onesLike, keep, type Tensor, type nn } from '../../src/torch/index.js';
 import { GlobalGenerator, initWeights, MultiscaleDiscriminator } from '../../src/models/index.js';
-import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint } from '../../src/run/checkpoint.js';
 import { TrainStep } from '../../src/train/step.js';
 import { PY, python, uniform } from '../models/helpers.js';
 
@@ -56,7 +56,8 @@ function assertSameAdam(a: Adam, b: Adam, what: string): void {
 }
 
 function batch() {
-  return { inputLabel: uniform([1, 4, 16, 16], 11, 0, 1), realImage: uniform([1, 3, 16, 16], 12) };
+  const condition = uniform([1, 4, 16, 16], 11, 0, 1);
+  return { condition, input: condition, realImage: uniform([1, 3, 16, 16], 12) };
 }
 
 test('saveCheckpoint → loadNetwork/loadOptimizer restores weights and Adam moments; one more step matches the original', (t) => {

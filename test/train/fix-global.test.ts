@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeSyntheticDataset } from '../../src/data/index.js';
 import { parseOptions } from '../../src/options/parse.js';
-import { dataOptions, trainOptions } from '../../src/cli/run-options.js';
-import { trainingBatches } from '../../src/cli/data-source.js';
+import { runConfig } from '../../src/run/config.js';
+import { trainingBatches } from '../../src/train/data-source.js';
 import { train } from '../../src/train/trainer.js';
 import { dispose, loadTensorDict, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
 
@@ -18,7 +18,8 @@ setNumThreads(1);
 
 async function runTraining(argv: string[], events: Parameters<typeof train>[2] = {}) {
   const v = parseOptions(argv, ['base', 'train']).values;
-  return train(trainOptions(v), trainingBatches(dataOptions(v, true)), events);
+  const config = runConfig(v);
+  return train(config, trainingBatches({ ...config.data, isTrain: true }), events);
 }
 
 function same(a: Tensor, b: Tensor): boolean {

@@ -6,12 +6,11 @@ import { isAbsolute, join } from 'node:path';
 import { clusterFileNames, writeClusterFile } from '../../features/cluster-file.js';
 import { clusterInstances, encodeDataset } from '../../features/encode.js';
 import { StyleBank } from '../../features/style-bank.js';
-import { loadEncoder } from '../../infer/load-generator.js';
 import { usesFeatures } from '../../models/from-options.js';
-import type { OptionDef, OptionValue } from '../../options/definitions.js';
-import { helpText, OptionError, parseOptions, type ParsedOptions } from '../../options/parse.js';
-import { applyRunOptions, loadRunOptions, runDir } from '../../options/run-folder.js';
-import { applyRuntimeOptions, dataOptions, trainOptions, type Values } from '../run-options.js';
+import type { OptionDef } from '../../options/definitions.js';
+import { helpText, OptionError } from '../../options/parse.js';
+import { loadEncoder, synthesisData } from '../../run/index.js';
+import { parseFeatureCommand, prepareRuntime } from '../run-command.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'min_area', kind: 'float', default: 0.5, help: 'objects whose relative area (pixels / (H·W // 32)) is not above this are not clustered (the official 0.5: more than 1/64 of the image)', groups: [] },
@@ -28,20 +27,6 @@ export const ENCODE_FEATURES_HELP = () => helpText(ENCODE_FEATURES_USAGE,
   'folder, its data options (dataroot, resize_or_crop, loadSize, fineSize) too unless given.',
   ['base', 'features'], EXTRA);
 
-/** Data options a feature command takes from the run when not given: the images E saw in training. */
-const DATA_FROM_RUN = ['dataroot', 'resize_or_crop', 'loadSize', 'fineSize', 'max_dataset_size', 'label_nc', 'no_instance'] as const;
-
-/** Parses a feature command: base + features options, the run's architecture and data options applied. */
-export function parseFeatureCommand(argv: string[], extra: OptionDef[]): Values {
-  const parsed: ParsedOptions = parseOptions(argv, ['base', 'features'], { extra });
-  const dir = runDir(parsed.values);
-  const { values, fromRun } = applyRunOptions(parsed, dir);
-  if (!fromRun) return values;
-  const saved = loadRunOptions(dir)!;
-  for (const k of DATA_FROM_RUN) if (!parsed.explicit.has(k) && saved[k] !== undefined) values[k] = saved[k] as OptionValue;
-  return values;
-}
-
 export interface EncodeFeaturesResult {
   file: string;
   images: number;
@@ -51,22 +36,21 @@ export interface EncodeFeaturesResult {
 }
 
 export async function encodeFeaturesCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<EncodeFeaturesResult> {
-  const v = parseFeatureCommand(argv, EXTRA);
-  const { device } = applyRuntimeOptions(v);
-  const o = trainOptions(v);
-  if (!usesFeatures(o)) throw new OptionError(`the run ${runDir(v)} was not trained with --instance_feat or --label_feat: it has no encoder to encode features with`);
+  const { config, values: v } = parseFeatureCommand(argv, EXTRA);
+  prepareRuntime(config);
+  const { network: o, dir, device } = config;
+  if (!usesFeatures(o)) throw new OptionError(`the run ${dir} was not trained with --instance_feat or --label_feat: it has no encoder to encode features with`);
   const nClusters = Number(v.n_clusters);
   if (!Number.isInteger(nClusters) || nClusters < 1) throw new OptionError(`--n_clusters must be a positive integer, got ${nClusters}`);
   const minArea = Number(v.min_area);
   if (!(minArea >= 0)) throw new OptionError(`--min_area must be ≥ 0, got ${minArea}`);
-  const dir = runDir(v);
   // --out, else an explicit --cluster_path (relative to the run folder, where test looks first), else the default name.
-  const clusterPath = argv.some((a) => /^--cluster_path(=|$)/.test(a)) ? String(v.cluster_path) : '';
+  const clusterPath = argv.some((a) => /^--cluster_path(=|$)/.test(a)) ? config.synthesis.cluster_path : '';
   const file = String(v.out) || (clusterPath ? (isAbsolute(clusterPath) ? clusterPath : join(dir, clusterPath)) : join(dir, clusterFileNames(nClusters).json));
   if (!file.endsWith('.json')) throw new OptionError(`--out ${file}: the clusters are written as JSON (name it *.json); the official .npy is read, not written`);
-  const data = { ...dataOptions(v, false), phase: String(v.phase) };
+  const data = synthesisData(config);
 
-  const E = loadEncoder(o, dir, String(v.which_epoch), device);
+  const E = loadEncoder(o, dir, config.which_epoch, device);
   let images;
   try {
     images = await encodeDataset(E, o, data, device, (done, total) => {
@@ -78,9 +62,9 @@ export async function encodeFeaturesCommand(argv: string[], out: NodeJS.WriteStr
   const objects = images.reduce((a, i) => a + i.instances.length, 0);
   const clustered = images.reduce((a, i) => a + i.instances.filter((x) => x.area > minArea).length, 0);
   const clusters = clusterInstances(images, {
-    n_clusters: nClusters, min_area: minArea, seed: Number(v.seed), nInit: Number(v.n_init), feat_num: o.feat_num, label_nc: o.label_nc,
+    n_clusters: nClusters, min_area: minArea, seed: config.seed, nInit: Number(v.n_init), feat_num: o.feat_num, label_nc: o.label_nc,
     grouping: o.label_feat ? 'label' : 'instance',
-    source: { dataroot: String(data.dataroot), phase: String(data.phase), images: images.length, which_epoch: String(v.which_epoch) },
+    source: { dataroot: String(data.dataroot), phase: String(data.phase), images: images.length, which_epoch: config.which_epoch },
   });
   writeClusterFile(file, clusters);
   const bank = new StyleBank({ ...clusters, file });

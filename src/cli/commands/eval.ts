@@ -1,15 +1,12 @@
 // `pix2pixhd eval`: on held-out scenes with known photos, the mean absolute error and the
 // per-class mean-colour error of a trained run, next to the same network untrained.
-import { CITYSCAPES_LABELS } from '../../data/index.js';
-import { evaluateGenerator, untrainedGenerator, type EvaluationFigures } from '../../infer/evaluate.js';
-import { loadGenerator } from '../../infer/load-generator.js';
-import { helpText } from '../../options/parse.js';
-import { runDir } from '../../options/run-folder.js';
-import { applyRuntimeOptions, dataOptions, trainOptions } from '../run-options.js';
-import { buildEncoder, usesFeatures } from '../../models/from-options.js';
-import { openFeatureSource } from '../feature-source.js';
-import { parseRunCommand } from './test.js';
+import { className } from '../../data/labels.js';
+import { evaluateGenerator, untrainedGenerator, type EvaluationFigures } from '../../eval/evaluate.js';
 import { precisionFor } from '../../infer/synthesize.js';
+import { buildEncoder, usesFeatures } from '../../models/from-options.js';
+import { helpText } from '../../options/parse.js';
+import { loadGenerator, openFeatureSource, synthesisData } from '../../run/index.js';
+import { parseRunCommand, prepareRuntime } from '../run-command.js';
 
 const explicitClusters = (argv: string[]) => argv.some((a) => /^--(cluster_path|styles)(=|$)/.test(a));
 
@@ -28,20 +25,20 @@ export interface EvalReport {
   untrained: EvaluationFigures;
 }
 
-const className = (id: number, labelNc: number) => (labelNc === 35 ? CITYSCAPES_LABELS.find((l) => l.id === id)?.name : undefined) ?? `class ${id}`;
-
 export async function evalCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<EvalReport> {
-  const v = parseRunCommand(argv, [], DEFAULTS);
-  const { device } = applyRuntimeOptions(v);
-  const precision = precisionFor(Number(v.data_type), device);
-  const o = trainOptions(v);
-  const data = dataOptions(v, false);
-  const howMany = Number(v.how_many);
-  const G = loadGenerator(o, runDir(v), String(v.which_epoch), device);
+  const { config: parsedConfig } = parseRunCommand(argv, [], DEFAULTS);
+  const o = parsedConfig.network;
   // Feature runs: the clusters with --cluster_path/--styles when given, else E on the real photos
   // (the untrained network then gets a fresh E, or the same clusters).
   const useClusters = usesFeatures(o) && (explicitClusters(argv) || o.load_features);
-  const features = openFeatureSource({ ...v, use_encoded_image: usesFeatures(o) && !useClusters }, o, runDir(v), device);
+  const config = { ...parsedConfig, synthesis: { ...parsedConfig.synthesis, use_encoded_image: usesFeatures(o) && !useClusters } };
+  prepareRuntime(config);
+  const { device, seed } = config;
+  const precision = precisionFor(config.synthesis.data_type, device);
+  const data = synthesisData(config);
+  const howMany = config.synthesis.how_many;
+  const G = loadGenerator(o, config.dir, config.which_epoch, device);
+  const features = openFeatureSource(config);
   if (features.description) out.write(`${features.description}\n`);
   let trained: EvaluationFigures;
   try {
@@ -49,8 +46,8 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   } finally {
     G.dispose();
   }
-  const G0 = untrainedGenerator(o, Number(v.seed), device);
-  const E0 = features.source?.kind === 'encoder' ? buildEncoder(o, Number(v.seed))! : null;
+  const G0 = untrainedGenerator(o, seed, device);
+  const E0 = features.source?.kind === 'encoder' ? buildEncoder(o, seed)! : null;
   if (E0 && device !== 'cpu') E0.to(device);
   let untrained: EvaluationFigures;
   try {
@@ -62,7 +59,7 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   }
 
   const f = (x: number) => x.toFixed(1).padStart(9);
-  out.write(`${trained.images} images of ${String(data.dataroot)} (${String(data.phase)}), run ${String(v.name)} (${String(v.which_epoch)})\n`);
+  out.write(`${trained.images} images of ${String(data.dataroot)} (${String(data.phase)}), run ${config.name} (${config.which_epoch})\n`);
   out.write(`${''.padEnd(34)}  trained  untrained\n`);
   out.write(`${'mean absolute error'.padEnd(34)}${f(trained.meanAbsoluteError)}${f(untrained.meanAbsoluteError)}\n`);
   out.write(`${'mean per-class colour error'.padEnd(34)}${f(trained.meanClassColourError)}${f(untrained.meanClassColourError)}\n`);

@@ -3,13 +3,11 @@
 // so that a run at a higher resolution can train on them with --load_features --instance_feat
 // (its G then takes these maps instead of training an encoder of its own).
 import { precomputeFeatureMaps } from '../../features/encode.js';
-import { loadEncoder } from '../../infer/load-generator.js';
 import { usesFeatures } from '../../models/from-options.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError } from '../../options/parse.js';
-import { runDir } from '../../options/run-folder.js';
-import { applyRuntimeOptions, dataOptions, trainOptions } from '../run-options.js';
-import { parseFeatureCommand } from './encode-features.js';
+import { loadEncoder, synthesisData } from '../../run/index.js';
+import { parseFeatureCommand, prepareRuntime } from '../run-command.js';
 
 const EXTRA: OptionDef[] = [];
 export const PRECOMPUTE_FEATURES_USAGE = 'pix2pixhd precompute-features --name RUN [--dataroot DIR] [--phase train] [options]';
@@ -21,13 +19,13 @@ export const PRECOMPUTE_FEATURES_HELP = () => helpText(PRECOMPUTE_FEATURES_USAGE
   ['base', 'features'], EXTRA);
 
 export async function precomputeFeaturesCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<{ dir: string; files: string[] }> {
-  const v = parseFeatureCommand(argv, EXTRA);
-  const { device } = applyRuntimeOptions(v);
-  const o = trainOptions(v);
-  if (!usesFeatures(o)) throw new OptionError(`the run ${runDir(v)} was not trained with --instance_feat or --label_feat: it has no encoder`);
-  const E = loadEncoder(o, runDir(v), String(v.which_epoch), device);
+  const { config } = parseFeatureCommand(argv, EXTRA);
+  prepareRuntime(config);
+  const { network: o, dir, device } = config;
+  if (!usesFeatures(o)) throw new OptionError(`the run ${dir} was not trained with --instance_feat or --label_feat: it has no encoder`);
+  const E = loadEncoder(o, dir, config.which_epoch, device);
   try {
-    const result = await precomputeFeatureMaps(E, o, { ...dataOptions(v, false), phase: String(v.phase) }, device, (done, total) => {
+    const result = await precomputeFeatureMaps(E, o, synthesisData(config), device, (done, total) => {
       if (done % 25 === 0 || done === total) out.write(`${done} / ${total} images\n`);
     });
     out.write(`${result.files.length} feature maps in ${result.dir}\n`);

@@ -3,12 +3,11 @@
 import { availableParallelism } from 'node:os';
 import { startEditorServer, type EditorServer } from '../../server/app.js';
 import { LIMITS } from '../../server/limits.js';
-import { runStyles } from '../../server/style-source.js';
 import type { OptionDef } from '../../options/definitions.js';
-import { helpText, OptionError, parseOptions } from '../../options/parse.js';
-import { applyRunOptions, loadRunOptions, runDir } from '../../options/run-folder.js';
-import { applyRuntimeOptions, trainOptions } from '../run-options.js';
+import { helpText, OptionError } from '../../options/parse.js';
+import { loadRunOptions, runStyles } from '../../run/index.js';
 import { precisionFor } from '../../infer/synthesize.js';
+import { parseRunCommand } from '../run-command.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'port', kind: 'int', default: 8080, help: 'the port to listen on (0: any free port)', groups: [] },
@@ -29,32 +28,31 @@ export const SERVE_HELP = () => helpText(SERVE_USAGE,
   ['base', 'serve'], EXTRA, DEFAULTS);
 
 export async function serveCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<EditorServer> {
-  const parsed = parseOptions(argv, ['base', 'serve'], { extra: EXTRA, commandDefaults: DEFAULTS });
-  const dir = runDir(parsed.values);
-  const v = applyRunOptions(parsed, dir).values;
+  const { config, values: v, parsed } = parseRunCommand(argv, EXTRA, DEFAULTS, ['serve']);
+  const dir = config.dir;
   // The data set the run was trained on, unless one is given.
   const saved = loadRunOptions(dir);
-  const dataroot = parsed.explicit.has('dataroot') ? String(v.dataroot) : saved?.dataroot !== undefined ? String(saved.dataroot) : String(v.dataroot);
+  const dataroot = parsed.explicit.has('dataroot') ? String(config.data.dataroot) : saved?.dataroot !== undefined ? String(saved.dataroot) : String(config.data.dataroot);
   const workers = Number(v.workers);
   const queue = Number(v.queue);
   const port = Number(v.port);
   if (workers < 1) throw new OptionError(`--workers must be at least 1 (got ${workers})`);
   if (queue < 0) throw new OptionError(`--queue must be 0 or more (got ${queue})`);
   if (port < 0 || port > 65535) throw new OptionError(`--port must be between 0 and 65535 (got ${port})`);
-  const threadsOpt = Number(v.threads);
-  const threads = threadsOpt > 0 ? threadsOpt : Math.min(2, Math.max(1, Math.floor(availableParallelism() / workers)));
-  const { device } = applyRuntimeOptions({ ...v, threads: 0 });
-  const { halfPrecision } = precisionFor(Number(v.data_type), device);
-  const o = trainOptions(v);
-  const styles = runStyles(v, o, dir);
+  // Each worker sets its own thread count (OpenMP's is per thread).
+  const threads = config.threads > 0 ? config.threads : Math.min(2, Math.max(1, Math.floor(availableParallelism() / workers)));
+  const { device } = config;
+  const { halfPrecision } = precisionFor(config.synthesis.data_type, device);
+  const o = config.network;
+  const styles = runStyles(config);
   const server = await startEditorServer({
-    runDir: dir, name: String(v.name), which: String(v.which_epoch), network: o,
-    dataroot, phase: String(v.phase), styles: styles.clusters, stylesNote: styles.note, device, threads, halfPrecision,
+    runDir: dir, name: config.name, which: config.which_epoch, network: o,
+    dataroot, phase: String(config.data.phase), styles: styles.clusters, stylesNote: styles.note, device, threads, halfPrecision,
     pool: { workers, queue }, host: String(v.host), port,
     log: (line) => out.write(`${line}\n`),
   });
   out.write(
-    `pix2pixhd serve: run ${String(v.name)} (${String(v.which_epoch)}), ${o.netG} generator, ${workers} worker(s) × ${threads} thread(s), queue ${queue}\n` +
+    `pix2pixhd serve: run ${config.name} (${config.which_epoch}), ${o.netG} generator, ${workers} worker(s) × ${threads} thread(s), queue ${queue}\n` +
     `styles: ${styles.note}\n` +
     `editor: ${server.url}   (Ctrl+C stops it)\n`,
   );

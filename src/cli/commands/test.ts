@@ -5,15 +5,14 @@
 import { existsSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { loadGenerator } from '../../infer/load-generator.js';
-import { openFeatureSource } from '../feature-source.js';
 import { synthesizeDataset, type SynthesisResult } from '../../infer/synthesize-dataset.js';
-import { precisionFor } from '../../infer/synthesize.js';
+import { precisionFor, resizeRgb } from '../../infer/synthesize.js';
 import type { OptionDef } from '../../options/definitions.js';
-import { helpText, OptionError, parseOptions } from '../../options/parse.js';
-import { applyRunOptions, runDir } from '../../options/run-folder.js';
-import { resultsPage, savePng, type ResultRow } from '../../train/report/index.js';
-import { applyRuntimeOptions, dataOptions, trainOptions, type Values } from '../run-options.js';
+import { helpText, OptionError } from '../../options/parse.js';
+import { resultsPage, savePng, type ResultRow } from '../../report/index.js';
+import { loadGenerator, openFeatureSource, synthesisData, type OptionValues, type RunConfig } from '../../run/index.js';
+import { parseRunCommand, prepareRuntime } from '../run-command.js';
+import { nn } from '../../torch/index.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'label', kind: 'string', default: '', help: 'synthesise this one label map (PNG of class ids) instead of a data set', groups: [] },
@@ -39,14 +38,8 @@ export const TEST_HELP = () => helpText(TEST_USAGE,
   'rest are drawn at random with --seed), or from the real photos with --use_encoded_image.',
   ['base', 'test'], EXTRA, DEFAULTS);
 
-/** Parses test-like commands: base + test options, the run's saved options applied. */
-export function parseRunCommand(argv: string[], extra: OptionDef[] = [], defaults: Record<string, string | number | boolean> = DEFAULTS): Values {
-  const parsed = parseOptions(argv, ['base', 'test'], { extra, commandDefaults: defaults });
-  return applyRunOptions(parsed, runDir(parsed.values)).values;
-}
-
 /** One label map (and instance map) as a one-item data set in the official layout. */
-function singleMapDataroot(v: Values): { dataroot: string; cleanup: () => void } {
+function singleMapDataroot(v: OptionValues): { dataroot: string; cleanup: () => void } {
   const label = String(v.label);
   if (!existsSync(label)) throw new OptionError(`--label ${label}: no such file`);
   const dir = mkdtempSync(join(tmpdir(), 'pix2pixhd-test-'));
@@ -63,31 +56,32 @@ function singleMapDataroot(v: Values): { dataroot: string; cleanup: () => void }
 }
 
 export async function testCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<{ dir: string; results: number }> {
-  const v = parseRunCommand(argv, EXTRA);
-  const { device } = applyRuntimeOptions(v);
-  const precision = precisionFor(Number(v.data_type), device);
-  const o = trainOptions(v);
+  const { config, values: v } = parseRunCommand(argv, EXTRA, DEFAULTS);
+  prepareRuntime(config);
+  const { device, network: o } = config;
+  const precision = precisionFor(config.synthesis.data_type, device);
   const single = v.label ? singleMapDataroot(v) : null;
   try {
-    const G = loadGenerator(o, runDir(v), String(v.which_epoch), device);
-    const features = openFeatureSource(v, o, runDir(v), device);
+    const G = loadGenerator(o, config.dir, config.which_epoch, device);
+    if (config.verbose) out.write(`${nn.networkSummary('netG', G)}\n`);
+    const features = openFeatureSource(config, String(v.styles));
     if (features.description) out.write(`${features.description}\n`);
-    const data = { ...dataOptions(v, false), ...(single ? { dataroot: single.dataroot, phase: 'test' } : {}) };
+    const data = { ...synthesisData(config), ...(single ? { dataroot: single.dataroot, phase: 'test' } : {}) };
     const dataroot = String(data.dataroot);
     const withPhotos = !single && existsSync(join(dataroot, `${String(data.phase)}_img`));
-    const dir = join(String(v.results_dir), String(v.name), `${String(v.phase)}_${String(v.which_epoch)}`);
+    const dir = join(config.synthesis.results_dir, config.name, `${String(config.data.phase)}_${config.which_epoch}`);
     const rows: ResultRow[] = [];
     mkdirSync(join(dir, 'images'), { recursive: true });
     try {
-      for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, Number(v.how_many), device, features.source, precision)) {
-        rows.push(await writeResult(dir, r));
+      for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, config.synthesis.how_many, device, features.source, precision)) {
+        rows.push(await writeResult(dir, r, config));
         out.write(`${r.name}\n`);
       }
     } finally {
       features.dispose();
       G.dispose();
     }
-    const page = await resultsPage(dir, `pix2pixHD ${String(v.name)}: ${String(v.phase)} (${String(v.which_epoch)})`, rows);
+    const page = await resultsPage(dir, `pix2pixHD ${config.name}: ${String(config.data.phase)} (${config.which_epoch})`, rows, { displayWidth: config.synthesis.display_winsize });
     out.write(`${rows.length} results in ${dir}; open ${page}\n`);
     return { dir, results: rows.length };
   } finally {
@@ -95,14 +89,16 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
   }
 }
 
-async function writeResult(dir: string, r: SynthesisResult): Promise<ResultRow> {
+/** The images of one result; with --aspect_ratio ≠ 1 they are stretched as the official save_image does (height or width scaled). */
+async function writeResult(dir: string, r: SynthesisResult, config: RunConfig): Promise<ResultRow> {
   const images: ResultRow['images'] = [];
   const pictures = [['input_label', r.input], ['synthesized_image', r.synthesized], ['real_image', r.real]] as const;
   for (const [label, p] of pictures) {
     if (!p) continue;
     const file = `images/${r.name}_${label}.png`;
-    await savePng(join(dir, file), p.rgb, p.width, p.height);
-    images.push({ label, file, width: p.width, height: p.height });
+    const shown = resizeRgb(p, config.synthesis.aspect_ratio);
+    await savePng(join(dir, file), shown.rgb, shown.width, shown.height);
+    images.push({ label, file, width: shown.width, height: shown.height });
   }
   return { name: r.name, images };
 }

@@ -3,12 +3,13 @@ import { existsSync } from 'node:fs';
 import { colorizeLabel, tensorToRgb } from '../../data/index.js';
 import { imageToRgb } from '../../infer/synthesize.js';
 import { parseOptions, helpText } from '../../options/parse.js';
-import { runDir, saveRunOptions } from '../../options/run-folder.js';
+import { applyDebug, applyRunOptions, loadRunOptions, runConfig, runDir, saveRunOptions } from '../../run/index.js';
+import { trainingBatches } from '../../train/data-source.js';
+import { estimateMemory } from '../../train/memory-estimate.js';
 import { LossLog, ProgressBar, readLossLog, writeTrainingPage } from '../../train/report/index.js';
 import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
-import { trainingBatches } from '../data-source.js';
-import { applyRuntimeOptions, dataOptions, trainOptions } from '../run-options.js';
-import { estimateMemory } from '../../train/memory-estimate.js';
+import { prepareRuntime } from '../run-command.js';
+import { nn } from '../../torch/index.js';
 
 export const TRAIN_USAGE = 'pix2pixhd train --name RUN --dataroot DIR [options]';
 export const TRAIN_HELP = () => helpText(TRAIN_USAGE,
@@ -19,15 +20,18 @@ export const TRAIN_HELP = () => helpText(TRAIN_USAGE,
 
 export async function trainCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<TrainResult> {
   const parsed = parseOptions(argv, ['base', 'train']);
-  const v = parsed.values;
-  if (v.debug) Object.assign(v, { display_freq: 1, print_freq: 1, niter: 1, niter_decay: 0, max_dataset_size: 10 });
-  const { device, threads } = applyRuntimeOptions(v);
-  const opts = { ...trainOptions(v), device };
-  checkPrecision(opts);
-  const dir = runDir(v);
-  const data = trainingBatches(dataOptions(v, true));
+  // Resuming takes the run's own architecture, as test does (an explicit contradiction is an error).
+  const resuming = parsed.values.continue_train === true && loadRunOptions(runDir(parsed.values)) !== undefined;
+  const values = resuming ? applyRunOptions(parsed, runDir(parsed.values)).values : parsed.values;
+  applyDebug(values);
+  const config = runConfig(values);
+  const threads = prepareRuntime(config);
+  checkPrecision(config);
+  const { dir, device, network: net, train: opts } = config;
+  const data = trainingBatches({ ...config.data, isTrain: true });
   const size = await data.sampleSize();
-  if (!opts.continue_train) saveRunOptions(dir, v);
+  // A resumed run keeps its saved options; a new one (or --continue_train on a folder without them) writes them.
+  if (!resuming) saveRunOptions(dir, values);
 
   const log = new LossLog(dir);
   let bar: ProgressBar | undefined;
@@ -36,12 +40,13 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   let pending = { count: 0, seconds: 0 };
   const say = (text: string) => (bar ? bar.log(text) : out.write(text + '\n'));
 
-  const result = await train(opts, data, {
+  const result = await train(config, data, {
     onStart(info) {
-      const m = estimateMemory(opts, info.parameters, size);
+      const m = estimateMemory({ ...net, batchSize: opts.batchSize, no_vgg_loss: opts.no_vgg_loss }, info.parameters, size);
       out.write(`run folder: ${info.runDir}\n`);
       out.write(`training images: ${data.paths}, ${info.epochs} epochs, ${threads} threads on ${device}${info.resumed ? `, resuming at epoch ${info.startEpoch}` : ''}\n`);
       out.write(`${m.summary}\n`);
+      if (config.verbose) for (const [name, module] of Object.entries(info.networks)) out.write(`${nn.networkSummary(`net${name}`, module)}\n`);
       bar = new ProgressBar({ totalEpochs: info.epochs, epochSize: info.datasetSize, printFreq: opts.print_freq, stream: out });
     },
     onIteration(info) {
@@ -54,18 +59,18 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
       }
     },
     onDisplay({ epoch, totalSteps, batch, fake }) {
-      if (v.no_html) return;
+      if (opts.no_html) return;
       const { width: w, height: h } = batch;
-      const input = opts.label_nc === 0
+      const input = net.label_nc === 0
         ? tensorToRgb(batch.label as Float32Array, w, h)
-        : colorizeLabel((batch.label as Int32Array).subarray(0, w * h), w, h, opts.label_nc);
+        : colorizeLabel((batch.label as Int32Array).subarray(0, w * h), w, h, net.label_nc);
       const synth = imageToRgb(fake, 0);
       const images = [
         { label: 'input_label', rgb: input, width: w, height: h },
         { label: 'synthesized_image', rgb: synth.rgb, width: w, height: h },
         { label: 'real_image', rgb: tensorToRgb(batch.image!, w, h), width: w, height: h },
       ];
-      page = page.then(() => writeTrainingPage(dir, { title: `pix2pixHD: ${opts.name}`, samples: [{ epoch, step: totalSteps, images }], losses: existsSync(log.jsonPath) ? readLossLog(log.jsonPath) : [] }))
+      page = page.then(() => writeTrainingPage(dir, { title: `pix2pixHD: ${config.name}`, samples: [{ epoch, step: totalSteps, images }], displayWidth: config.synthesis.display_winsize, losses: existsSync(log.jsonPath) ? readLossLog(log.jsonPath) : [] }))
         .catch((e: unknown) => { pageError ??= e; });
     },
     onSave({ which, totalSteps }) {

@@ -4,6 +4,7 @@ import { empty, ones, scalarTensor, zeros } from '../creation.js';
 import * as F from '../functional.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
+import { pyBool, pyFloat, pyIntOrTuple, pyTuple } from './describe.js';
 import { Layer } from './module.js';
 
 type Pair = number | readonly [number, number];
@@ -26,12 +27,29 @@ export interface ConvOptions {
   bias?: boolean;
 }
 
+/** torch's _ConvNd.extra_repr: the defaults it leaves out are padding 0, dilation 1, groups 1, a bias. */
+function convRepr(
+  inChannels: number, outChannels: number, kernelSize: readonly number[], opts: ConvOptions & { outputPadding?: Pair }, hasBias: boolean,
+): string {
+  const padding = pair(opts.padding ?? 0);
+  const dilation = pair(opts.dilation ?? 1);
+  const outputPadding = pair(opts.outputPadding ?? 0);
+  let s = `${inChannels}, ${outChannels}, kernel_size=${pyTuple(kernelSize)}, stride=${pyTuple(pair(opts.stride ?? 1))}`;
+  if (padding.some((p) => p !== 0)) s += `, padding=${pyTuple(padding)}`;
+  if (dilation.some((d) => d !== 1)) s += `, dilation=${pyTuple(dilation)}`;
+  if (outputPadding.some((p) => p !== 0)) s += `, output_padding=${pyTuple(outputPadding)}`;
+  if ((opts.groups ?? 1) !== 1) s += `, groups=${opts.groups}`;
+  if (!hasBias) s += ', bias=False';
+  return s;
+}
+
 export class Conv2d extends Layer {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  readonly kernelSize: [number, number];
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly opts: ConvOptions = {}) {
     super();
-    const [kh, kw] = pair(kernelSize);
+    const [kh, kw] = (this.kernelSize = pair(kernelSize));
     const groups = opts.groups ?? 1;
     this.weight = this.registerParameter('weight', empty([outChannels, inChannels / groups, kh, kw]))!;
     this.bias = this.registerParameter('bias', opts.bias === false ? null : empty([outChannels]));
@@ -40,17 +58,21 @@ export class Conv2d extends Layer {
   forward(x: Tensor): Tensor {
     return F.conv2d(x, this.weight, this.bias, this.opts);
   }
+  override extraRepr(): string {
+    return convRepr(this.inChannels, this.outChannels, this.kernelSize, this.opts, this.bias !== null);
+  }
 }
 
 export class ConvTranspose2d extends Layer {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  readonly kernelSize: [number, number];
   constructor(
     readonly inChannels: number, readonly outChannels: number, kernelSize: Pair,
     readonly opts: ConvOptions & { outputPadding?: Pair } = {},
   ) {
     super();
-    const [kh, kw] = pair(kernelSize);
+    const [kh, kw] = (this.kernelSize = pair(kernelSize));
     const groups = opts.groups ?? 1;
     this.weight = this.registerParameter('weight', empty([inChannels, outChannels / groups, kh, kw]))!;
     this.bias = this.registerParameter('bias', opts.bias === false ? null : empty([outChannels]));
@@ -60,6 +82,9 @@ export class ConvTranspose2d extends Layer {
   forward(x: Tensor): Tensor {
     return F.convTranspose2d(x, this.weight, this.bias, this.opts);
   }
+  override extraRepr(): string {
+    return convRepr(this.inChannels, this.outChannels, this.kernelSize, this.opts, this.bias !== null);
+  }
 }
 
 export interface NormOptions {
@@ -67,6 +92,12 @@ export interface NormOptions {
   momentum?: number;
   affine?: boolean;
   trackRunningStats?: boolean;
+}
+
+/** torch's _NormBase.extra_repr, with the defaults of the functional forms (eps 1e-5, momentum 0.1). */
+function normRepr(numFeatures: number, opts: NormOptions, affine: boolean, track: boolean): string {
+  return `${numFeatures}, eps=${pyFloat(opts.eps ?? 1e-5)}, momentum=${pyFloat(opts.momentum ?? 0.1)}, ` +
+    `affine=${pyBool(affine)}, track_running_stats=${pyBool(track)}`;
 }
 
 export class InstanceNorm2d extends Layer {
@@ -89,6 +120,9 @@ export class InstanceNorm2d extends Layer {
       weight: this.weight, bias: this.bias, runningMean: this.runningMean, runningVar: this.runningVar,
       useInputStats: this.training || this.runningMean === null, momentum: this.opts.momentum, eps: this.opts.eps,
     });
+  }
+  override extraRepr(): string {
+    return normRepr(this.numFeatures, this.opts, this.opts.affine ?? false, this.opts.trackRunningStats ?? false);
   }
 }
 
@@ -115,6 +149,9 @@ export class BatchNorm2d extends Layer {
       weight: this.weight, bias: this.bias, training: useBatchStats, momentum: this.opts.momentum, eps: this.opts.eps,
     });
   }
+  override extraRepr(): string {
+    return normRepr(this.numFeatures, this.opts, this.opts.affine ?? true, this.opts.trackRunningStats ?? true);
+  }
 }
 
 /**
@@ -124,11 +161,13 @@ export class BatchNorm2d extends Layer {
 export class ReLU extends Layer {
   constructor(readonly inplace = false) { super(); }
   forward(x: Tensor): Tensor { return this.inplace ? x.relu_() : x.relu(); }
+  override extraRepr(): string { return this.inplace ? 'inplace=True' : ''; }
 }
 
 export class LeakyReLU extends Layer {
   constructor(readonly negativeSlope = 0.01, readonly inplace = false) { super(); }
   forward(x: Tensor): Tensor { return this.inplace ? x.leakyRelu_(this.negativeSlope) : x.leakyRelu(this.negativeSlope); }
+  override extraRepr(): string { return `negative_slope=${pyFloat(this.negativeSlope)}${this.inplace ? ', inplace=True' : ''}`; }
 }
 
 export class Tanh extends Layer {
@@ -151,6 +190,8 @@ abstract class Pad2d extends Layer {
     this.padding = typeof padding === 'number' ? [padding, padding, padding, padding] : [...padding];
   }
   forward(x: Tensor): Tensor { return F.pad(x, this.padding, this.mode); }
+  /** torch's reflection, replication and zero pads print the (left, right, top, bottom) tuple alone. */
+  override extraRepr(): string { return pyTuple(this.padding); }
 }
 
 export class ReflectionPad2d extends Pad2d {
@@ -170,6 +211,11 @@ export class AvgPool2d extends Layer {
     super();
   }
   forward(x: Tensor): Tensor { return F.avgPool2d(x, this.kernelSize, this.opts); }
+  /** torch prints the arguments as given, the stride defaulting to the kernel size. */
+  override extraRepr(): string {
+    const { stride, padding } = this.opts;
+    return `kernel_size=${pyIntOrTuple(this.kernelSize)}, stride=${pyIntOrTuple(stride ?? this.kernelSize)}, padding=${pyIntOrTuple(padding ?? 0)}`;
+  }
 }
 
 export class MaxPool2d extends Layer {
@@ -177,11 +223,17 @@ export class MaxPool2d extends Layer {
     super();
   }
   forward(x: Tensor): Tensor { return F.maxPool2d(x, this.kernelSize, this.opts); }
+  override extraRepr(): string {
+    const { stride, padding, dilation, ceilMode } = this.opts;
+    return `kernel_size=${pyIntOrTuple(this.kernelSize)}, stride=${pyIntOrTuple(stride ?? this.kernelSize)}, ` +
+      `padding=${pyIntOrTuple(padding ?? 0)}, dilation=${pyIntOrTuple(dilation ?? 1)}, ceil_mode=${pyBool(ceilMode ?? false)}`;
+  }
 }
 
 export class Dropout extends Layer {
   constructor(readonly p = 0.5) { super(); }
   forward(x: Tensor): Tensor { return F.dropout(x, this.p, this.training); }
+  override extraRepr(): string { return `p=${pyFloat(this.p)}, inplace=False`; }
 }
 
 /** Runs its layers in order; children are named 0, 1, 2, … as in PyTorch. */

@@ -4,6 +4,7 @@ import { noGrad } from '../autograd.js';
 import { clearGrad } from '../optim/optimizer.js';
 import { keep } from '../scope.js';
 import { callOp, isDType, Tensor, type DType } from '../tensor.js';
+import { addIndent } from './describe.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -149,8 +150,48 @@ export abstract class Module {
     for (const p of this.parameters()) clearGrad(p, setToNone);
   }
 
+  /** Elements of every parameter, trainable or frozen (the official print_network's count). */
   parameterCount(): number {
     return this.parameters().reduce((n, p) => n + p.numel, 0);
+  }
+
+  /** Each direct child's name and parameterCount(), in registration order. */
+  childParameterCounts(): [string, number][] {
+    return [...this.#children].map(([k, m]) => [k, m.parameterCount()]);
+  }
+
+  /**
+   * The text inside this module's parentheses when printed (torch's `extra_repr`): its
+   * constructor arguments in PyTorch's notation, e.g. `64, eps=1e-05, momentum=0.1`. Several
+   * lines are allowed. Empty by default; layers override it.
+   */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** The name this module prints under (torch's `_get_name`): its class name by default. */
+  reprName(): string {
+    return this.constructor.name;
+  }
+
+  /**
+   * The module as PyTorch's `print(module)` writes it: `Name(extra)` for a leaf, otherwise its
+   * extraRepr lines and then each child as `(name): child`, indented two spaces per level.
+   */
+  describe(): string {
+    const extra = this.extraRepr();
+    const extraLines = extra ? extra.split('\n') : [];
+    const childLines = [...this.#children].map(([k, m]) => `(${k}): ${addIndent(m.describe(), 2)}`);
+    const lines = [...extraLines, ...childLines];
+    let s = `${this.reprName()}(`;
+    if (extraLines.length === 1 && childLines.length === 0) s += extraLines[0];
+    else if (lines.length) s += `\n  ${lines.join('\n  ')}\n`;
+    return `${s})`;
+  }
+
+  /** describe(), so that template strings and String(module) print the tree. */
+  toString(): string {
+    return this.describe();
   }
 
   /** Frees every parameter and buffer. */

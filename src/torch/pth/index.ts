@@ -3,7 +3,9 @@
  *
  * - `readPth` / `readPthFile`: the zip format (torch ≥ 1.6) and the legacy pre-1.6 format,
  *   detected from the first bytes. Tensors come back as contiguous `RawTensor`s.
- * - `writePth` / `writePthFile`: the zip format, pickle protocol 2, as torch.save writes it.
+ * - `writePth` / `writePthFile`: the zip format, pickle protocol 2, as torch.save writes it;
+ *   with `{ format: 'legacy' }` the pre-1.6 format (legacy-writer.ts), as torch.save wrote it
+ *   before 1.6 (and later ones with `_use_new_zipfile_serialization=False`).
  *
  * Int vs float when writing: `bigint` → int; `number` → int if `Number.isSafeInteger(x)` (and not
  * -0), float otherwise; `pyFloat(x)` / `new PyFloat(x)` → always float. Reading gives plain
@@ -15,6 +17,8 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { PthError } from './errors.js';
 import { readLegacyPth } from './legacy.js';
+import { writeFileAtomicSync } from '../../util/atomic-file.js';
+import { legacyPthChunks } from './legacy-writer.js';
 import { pickleTorch } from './pickle-writer.js';
 import { readZipPth } from './read-zip.js';
 import type { PyValue } from './types.js';
@@ -41,12 +45,14 @@ export interface ReadPthOptions {
   wrapFloats?: boolean;
 }
 
+export type PthFormat = 'zip' | 'legacy';
+
 export interface WritePthOptions {
   /** Name of the folder inside the zip (torch.save uses the file's base name). Default 'archive'. */
   archiveName?: string;
+  /** 'zip' (default, torch ≥ 1.6) or 'legacy' (pre-1.6; archiveName does not apply). */
+  format?: PthFormat;
 }
-
-export type PthFormat = 'zip' | 'legacy';
 
 function checkLittleEndian(file: string): void {
   if (os.endianness() !== 'LE') throw new PthError(file, 'only little-endian hosts are supported');
@@ -90,7 +96,9 @@ export function readPthFile(path: string, options: ReadPthOptions = {}): PyValue
   return readPth(bytes, path, options);
 }
 
-function pthChunks(value: PyValue, archiveName: string): Uint8Array[] {
+function pthChunks(value: PyValue, archiveName: string, format: PthFormat = 'zip'): Uint8Array[] {
+  if (format === 'legacy') return legacyChunks(value);
+  if (format !== 'zip') throw new PthError('<writePth>', `unknown format '${String(format)}' (expected 'zip' or 'legacy')`);
   const file = `<writePth ${archiveName}>`;
   checkLittleEndian(file);
   if (!archiveName || archiveName.includes('/')) throw new PthError(file, `invalid archive name '${archiveName}'`);
@@ -111,9 +119,20 @@ function pthChunks(value: PyValue, archiveName: string): Uint8Array[] {
   return zipStoredChunks(entries, { align: 64 });
 }
 
-/** Serialize `value` as torch.save does (zip format, pickle protocol 2). */
+function legacyChunks(value: PyValue): Uint8Array[] {
+  const file = '<writePth legacy>';
+  checkLittleEndian(file);
+  try {
+    return legacyPthChunks(value);
+  } catch (e) {
+    if (e instanceof RangeError) throw new PthError(file, `value nested too deeply: ${e.message}`, { cause: e });
+    throw new PthError(file, (e as Error).message, { cause: e });
+  }
+}
+
+/** Serialize `value` as torch.save does (zip format, pickle protocol 2; or the legacy format). */
 export function writePth(value: PyValue, options: WritePthOptions = {}): Uint8Array {
-  return concatChunks(pthChunks(value, options.archiveName ?? 'archive'));
+  return concatChunks(pthChunks(value, options.archiveName ?? 'archive', options.format));
 }
 
 function archiveNameFor(path: string): string {
@@ -121,48 +140,20 @@ function archiveNameFor(path: string): string {
   return stem || 'archive';
 }
 
+/** The bytes of a .pth file of `value` as chunks (tensor storages are not copied): for writers that stage files. */
+export function pthFileChunks(path: string, value: PyValue, options: WritePthOptions = {}): Uint8Array[] {
+  return [...pthChunks(value, options.archiveName ?? archiveNameFor(path), options.format)];
+}
+
 /**
- * Write `value` to `path` atomically: the bytes go to `${path}.tmp-<pid>`, which is fsynced and
- * then renamed over `path`, so a crash never leaves a half-written file at `path`.
+ * Write `value` to `path` atomically (src/util/atomic-file.ts): a crash never leaves a
+ * half-written file at `path`.
  */
 export function writePthFile(path: string, value: PyValue, options: WritePthOptions = {}): void {
-  const chunks = pthChunks(value, options.archiveName ?? archiveNameFor(path));
-  const tmp = `${path}.tmp-${process.pid}`;
-  let fd: number | undefined;
+  const chunks = pthFileChunks(path, value, options);
   try {
-    fd = fs.openSync(tmp, 'w', 0o644);
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.length) off += fs.writeSync(fd, c, off, c.length - off);
-    }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, path);
+    writeFileAtomicSync(path, chunks);
   } catch (e) {
-    if (fd !== undefined) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        /* already failing */
-      }
-    }
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      /* may not exist */
-    }
     throw new PthError(path, `cannot write checkpoint: ${(e as Error).message}`, { cause: e });
-  }
-  // Make the rename itself durable where the platform allows fsync on a directory.
-  try {
-    const dfd = fs.openSync(nodePath.dirname(path), 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    /* best effort */
   }
 }

@@ -1,6 +1,6 @@
 // Loss curves as an inline SVG: one polyline per loss against total_steps, axes with tick
 // labels, a legend, and a centred moving average in place of the raw values when there are many.
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../../report/html.js';
 import { formatSig } from './format.js';
 import type { LossRecord } from './loss-log.js';
 

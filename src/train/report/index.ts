@@ -1,4 +1,5 @@
-// Training-loop reporting: terminal progress, the loss logs, the training and results pages.
+// Training-loop reporting: terminal progress, the loss logs, the training page (the generic
+// writers, PNG, HTML and the results page, are in src/report/).
 // Plain numbers, strings and RGB bytes in; nothing here touches the tensor engine.
 export { formatDuration, formatFixedPy, formatLosses, formatSig, renderBar } from './format.js';
 export { RateMeter } from './rate.js';
@@ -11,7 +12,6 @@ export {
   type ProgressState,
 } from './progress-format.js';
 export { ProgressBar, type ProgressBarOptions, type ProgressStream, type ProgressUpdate } from './progress.js';
-export { isTempName, tempPathFor, writeFileAtomic, type AtomicContent } from './atomic.js';
 export {
   formatCTime,
   formatLossLine,
@@ -23,7 +23,6 @@ export {
   type LossRecord,
   type ReadLossLogOptions,
 } from './loss-log.js';
-export { escapeHtml, relativeUrl } from './html.js';
 export {
   chartMapping,
   DEFAULT_CHART_LAYOUT,
@@ -36,7 +35,6 @@ export {
   type ChartOptions,
   type Series,
 } from './chart.js';
-export { checkRgb, encodePng, savePng } from './png.js';
 export {
   fileSlug,
   renderTrainingPage,
@@ -49,4 +47,3 @@ export {
   type TrainingPageInput,
   type TrainingPageResult,
 } from './training-page.js';
-export { renderResultsPage, resultsPage, type ResultRow, type ResultsPageOptions } from './results-page.js';

@@ -3,11 +3,11 @@
 // web/samples.json, so each call needs only the new samples' pixels.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 import { renderLossChart, type ChartOptions } from './chart.js';
-import { escapeHtml, imageRow, renderPage } from './html.js';
+import { escapeHtml, imageRow, renderPage } from '../../report/html.js';
 import type { LossRecord } from './loss-log.js';
-import { checkRgb, savePng } from './png.js';
+import { checkRgb, savePng } from '../../report/png.js';
 
 export interface SampleImage {
   /** e.g. input_label (colourised by the caller), synthesized_image, real_image. */

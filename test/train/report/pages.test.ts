@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { LossRecord } from '../../../src/train/report/loss-log.js';
 import { writeTrainingPage, type Sample } from '../../../src/train/report/training-page.js';
-import { resultsPage } from '../../../src/train/report/results-page.js';
-import { escapeHtml, relativeUrl } from '../../../src/train/report/html.js';
+import { resultsPage } from '../../../src/report/results-page.js';
+import { escapeHtml, relativeUrl } from '../../../src/report/html.js';
 import { elements, points } from './markup.js';
 
 function tmp(t: { after(fn: () => void): void }): string {

@@ -1,9 +1,9 @@
 // Pickles written opcode by opcode in the test; expected values worked out by hand.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isRawTensor, PyBytes, PyDict, PyFloat, PyTuple, readPth, type RawTensor } from '../../src/torch/pth/index.js';
+import { isRawTensor, PyBytes, PyDict, PyFloat, PyTuple, readPth, type RawTensor } from '../../../src/torch/pth/index.js';
 import {
-  APPEND, APPENDS, BINFLOAT, BINGET, BININT, BININT1, BININT2, BINPUT, BINUNICODE, BINUNICODE8, BUILD,
+  APPEND, APPENDS, BINFLOAT, BINGET, BININT, BININT1, BININT2, BINPERSID, BINPUT, BINUNICODE, BINUNICODE8, BUILD,
   EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, FRAME, GLOBAL, LONG1, MARK, MEMOIZE, NEWFALSE, NEWOBJ, NEWTRUE, NONE,
   PROTO, REDUCE, SETITEM, SETITEMS, SHORT_BINBYTES, SHORT_BINSTRING, SHORT_BINUNICODE, STACK_GLOBAL, STOP,
   TUPLE, TUPLE1, TUPLE2, TUPLE3, bytesOf, pkl, rebuildTensor, storagePid, zipPth,
@@ -213,4 +213,109 @@ test('legacy format built by hand: storage view metadata and unaligned data', ()
   assert.deepEqual([...(v.get('view') as RawTensor).data], [11, 12, 13]);
   assert.deepEqual([...(v.get('viewT') as RawTensor).data], [11, 13]);
   assert.equal((v.get('view') as RawTensor).dtype, 'int32');
+});
+
+test('legacy format as PyTorch ≤ 0.3 wrote it from Python 2: _rebuild_tensor (v1) views, storage views, [key, value] list pairs', () => {
+  // torch.save(state_dict) in 2017: Python 2.7's pickle, protocol 2. Before 0.4 a tensor pickled as
+  // `torch._utils._rebuild_tensor(storage, storage_offset, size, stride)` (four arguments: no
+  // requires_grad, no hooks); Python 2's OrderedDict pickled as `OrderedDict([[k, v], …])`, a list
+  // of two-element lists; strings are Python 2 str (SHORT_BINSTRING); storage keys are
+  // str(root._cdata), written sorted. The memo is used as Python 2's pickler uses it: GLOBALs and
+  // interned strings ('storage', 'cpu') are fetched again with BINGET.
+  const memo = new Map<string, number>();
+  let next = 0;
+  const put = (): number[] => BINPUT(next++);
+  const once = (id: string, first: () => number[]): number[] => {
+    const i = memo.get(id);
+    if (i !== undefined) return BINGET(i);
+    const bytes = first();
+    memo.set(id, next);
+    return [...bytes, ...put()];
+  };
+  const intTuple = (xs: number[]): number[] => [
+    ...(xs.length <= 3 ? [...xs.flatMap((x) => BININT1(x)), ...[EMPTY_TUPLE, TUPLE1, TUPLE2, TUPLE3][xs.length]!]
+      : [...MARK, ...xs.flatMap((x) => BININT1(x)), ...TUPLE]),
+    ...(xs.length ? put() : []),
+  ];
+  // ('storage', torch.<cls>, key, 'cpu', root numel, view metadata (view key, offset, size) or None)
+  const pid = (cls: string, key: string, numel: number, view?: [string, number, number]): number[] => [
+    ...MARK, ...once('storage', () => SHORT_BINSTRING('storage')), ...once(cls, () => GLOBAL('torch', cls)),
+    ...SHORT_BINSTRING(key), ...put(), ...once('cpu', () => SHORT_BINSTRING('cpu')), ...BININT1(numel),
+    ...(view ? [...SHORT_BINSTRING(view[0]), ...put(), ...BININT1(view[1]), ...BININT1(view[2]), ...TUPLE3, ...put()] : NONE),
+    ...TUPLE, ...put(), ...BINPERSID,
+  ];
+  const rebuild = (storage: () => number[], offset: number, size: number[], stride: number[]) => (): number[] => [
+    ...once('_rebuild_tensor', () => GLOBAL('torch._utils', '_rebuild_tensor')),
+    ...MARK, ...storage(), ...BININT1(offset), ...intTuple(size), ...intTuple(stride), ...TUPLE, ...put(),
+    ...REDUCE, ...put(),
+  ];
+  const entry = (key: string, value: () => number[]) => (): number[] => [
+    ...EMPTY_LIST, ...put(), ...MARK, ...SHORT_BINSTRING(key), ...put(), ...value(), ...APPENDS,
+  ];
+
+  // Three root storages (keys as Python 2 sorts them), and a view storage of the third.
+  const A = '94148412310016'; // float32 × 10, shared by five tensors
+  const B = '94148412312064'; // int64 × 4
+  const C = '94148412314112'; // float64 × 6; '94148412314128' is C[2:6]
+  const a = () => pid('FloatStorage', A, 10);
+  const b = () => pid('LongStorage', B, 4);
+  const c = () => pid('DoubleStorage', C, 6);
+  const cView = () => pid('DoubleStorage', C, 6, ['94148412314128', 2, 4]);
+  const entries = [
+    entry('w', rebuild(a, 0, [2, 3], [3, 1])), // A[0:6] as 2×3
+    entry('wT', rebuild(a, 0, [3, 2], [1, 3])), // its transpose: not contiguous
+    entry('b', rebuild(a, 6, [4], [1])), // A[6:10]: a storage offset
+    entry('b_odd', rebuild(a, 7, [2], [2])), // A[7], A[9]: offset and stride 2
+    entry('bcast', rebuild(a, 8, [2, 2], [0, 1])), // A[8:10] expanded to 2×2: stride 0
+    entry('idx', rebuild(b, 0, [2, 2], [1, 2])), // int64, transposed
+    entry('c', rebuild(c, 1, [5], [1])), // C[1:6]
+    entry('cv', rebuild(cView, 1, [2], [2])), // offset 1, stride 2 within C[2:6]: C[3], C[5]
+  ];
+  const obj = pkl(PROTO(2), once('OrderedDict', () => GLOBAL('collections', 'OrderedDict')),
+    EMPTY_LIST, put(), MARK, ...entries.map((e) => e()), APPENDS, TUPLE1, put(), REDUCE, put(), STOP);
+
+  const magic = pkl(PROTO(2), LONG1([0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]), STOP);
+  const proto = pkl(PROTO(2), BININT2(1001), STOP);
+  const sys = pkl(PROTO(2), EMPTY_DICT, BINPUT(0), MARK,
+    SHORT_BINSTRING('little_endian'), NEWTRUE,
+    SHORT_BINSTRING('type_sizes'), EMPTY_DICT, BINPUT(1), MARK,
+    SHORT_BINSTRING('int'), BININT1(4), SHORT_BINSTRING('short'), BININT1(2), SHORT_BINSTRING('long'), BININT1(8), SETITEMS,
+    SHORT_BINSTRING('protocol_version'), BININT2(1001), SETITEMS, STOP);
+  const keys = pkl(PROTO(2), EMPTY_LIST, BINPUT(0), MARK, SHORT_BINSTRING(A), SHORT_BINSTRING(B), SHORT_BINSTRING(C), APPENDS, STOP);
+  const record = (count: number, data: ArrayBufferView): number[] => [count, 0, 0, 0, 0, 0, 0, 0, ...bytesOf(data)];
+  const file = pkl(magic, proto, sys, obj, keys,
+    record(10, new Float32Array([0.5, -1, 2, 3.25, -4, 5, 6.5, -7, 8, 9])),
+    record(4, new BigInt64Array([3n, -1n, 2n ** 40n, 7n])),
+    record(6, new Float64Array([1.5, -2.5, 3.5, -4.5, 5.5, -6.5])));
+
+  const v = readPth(file, 'torch03-py2.pth');
+  assert.ok(v instanceof PyDict);
+  assert.equal(v.ordered, true);
+  assert.deepEqual([...v.keys()], ['w', 'wT', 'b', 'b_odd', 'bcast', 'idx', 'c', 'cv']);
+  const expected: Record<string, [RawTensor['dtype'], number[], (number | bigint)[]]> = {
+    w: ['float32', [2, 3], [0.5, -1, 2, 3.25, -4, 5]],
+    wT: ['float32', [3, 2], [0.5, 3.25, -1, -4, 2, 5]],
+    b: ['float32', [4], [6.5, -7, 8, 9]],
+    b_odd: ['float32', [2], [-7, 9]],
+    bcast: ['float32', [2, 2], [8, 9, 8, 9]],
+    idx: ['int64', [2, 2], [3n, 2n ** 40n, -1n, 7n]],
+    c: ['float64', [5], [-2.5, 3.5, -4.5, 5.5, -6.5]],
+    cv: ['float64', [2], [-4.5, -6.5]],
+  };
+  for (const [k, [dtype, shape, data]] of Object.entries(expected)) {
+    const t = v.get(k);
+    assert.ok(isRawTensor(t), k);
+    assert.equal(t.dtype, dtype, `${k}: dtype`);
+    assert.deepEqual(t.shape, shape, `${k}: shape`);
+    assert.deepEqual([...t.data], data, `${k}: values`);
+    assert.equal(t.requiresGrad, undefined, `${k}: _rebuild_tensor gives a plain tensor`);
+  }
+
+  // A v1 tensor reaching one element past its storage (A[8:11]) is refused, naming the file.
+  memo.clear();
+  next = 0;
+  const past = pkl(PROTO(2), rebuild(a, 8, [3], [1])(), STOP);
+  const keysA = pkl(PROTO(2), EMPTY_LIST, SHORT_BINSTRING(A), APPEND, STOP);
+  assert.throws(() => readPth(pkl(magic, proto, sys, past, keysA, record(10, new Float32Array(10))), 'past.pth'),
+    (e: Error) => /^past\.pth: /.test(e.message) && /reaches element 10 of a storage of 10 elements/.test(e.message));
 });

@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ZipReader } from '../../src/torch/pth/zip-reader.js';
-import { concatChunks, zipStoredChunks } from '../../src/torch/pth/zip-writer.js';
+import { ZipReader } from '../../../src/torch/pth/zip-reader.js';
+import { concatChunks, zipStoredChunks } from '../../../src/torch/pth/zip-writer.js';
 import {
   isRawTensor, PyBytes, PyDict, PyFloat, pyFloat, PyTuple, readPth, readPthFile, tuple, writePth, writePthFile,
   type PyValue, type RawTensor,
-} from '../../src/torch/pth/index.js';
+} from '../../../src/torch/pth/index.js';
 
 function t(dtype: RawTensor['dtype'], shape: number[], data: RawTensor['data']): RawTensor {
   return { kind: 'tensor', dtype, shape, data };

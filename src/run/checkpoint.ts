@@ -6,12 +6,13 @@
 //
 // Crash safety: every file is written to a temporary name and renamed; the state file is renamed
 // last, so it never points at files that are not complete.
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   type Adam, type AdamHyper, type AdamStateDict, loadTensorDict, tensorFromRaw, tensorToRaw, type nn, type Tensor,
 } from '../torch/index.js';
-import { isRawTensor, PyDict, PyTuple, pyFloat, readPthFile, writePthFile, type PyValue } from '../torch/pth/index.js';
+import { isRawTensor, PyDict, PyTuple, pthFileChunks, pyFloat, readPthFile, type PyValue } from '../torch/pth/index.js';
+import { stageFileSync, writeFileAtomicSync, type StagedFile } from '../util/atomic-file.js';
 
 export interface TrainingState {
   /** The epoch to continue in (1-based) and the items of it already done. */
@@ -27,9 +28,7 @@ export function netPath(dir: string, which: string, net: 'G' | 'D' | 'E'): strin
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, JSON.stringify(value, null, 2) + '\n');
 }
 
 /** Adam's state as PyTorch writes it: {'state': {i: {step, exp_avg, exp_avg_sq}}, 'param_groups': […]}. */
@@ -109,24 +108,18 @@ export function saveCheckpoint(dir: string, which: string, parts: CheckpointPart
   if (parts.E) files.push([netPath(dir, which, 'E'), () => stateDictToPy(parts.E!)]);
   if (parts.optimizerG) files.push([join(dir, `${which}_optim_G.pth`), () => adamToPy(parts.optimizerG!.stateDict())]);
   if (parts.optimizerD) files.push([join(dir, `${which}_optim_D.pth`), () => adamToPy(parts.optimizerD!.stateDict())]);
-  const staged: [string, string][] = [];
+  const staged: StagedFile[] = [];
   try {
-    for (const [path, value] of files) {
-      const tmp = `${path}.tmp-${process.pid}`;
-      writePthFile(tmp, value(), { archiveName: basename(path, '.pth') });
-      staged.push([tmp, path]);
-    }
+    for (const [path, value] of files) staged.push(stageFileSync(path, pthFileChunks(path, value(), { archiveName: basename(path, '.pth') })));
   } catch (e) {
-    for (const [tmp] of staged) rmSync(tmp, { force: true });
+    for (const f of staged) f.discard();
     throw e;
   }
-  for (const [tmp, path] of staged) renameSync(tmp, path);
+  for (const f of staged) f.commit();
   if (state) {
     writeJsonAtomic(join(dir, `${which}_state.json`), state);
     // The official train.py reads iter.txt (epoch, then iteration) on --continue_train.
-    const iterTmp = join(dir, `iter.txt.tmp-${process.pid}`);
-    writeFileSync(iterTmp, `${state.epoch}\n${state.epochIter}\n`);
-    renameSync(iterTmp, join(dir, 'iter.txt'));
+    writeFileAtomicSync(join(dir, 'iter.txt'), `${state.epoch}\n${state.epochIter}\n`);
   }
 }
 

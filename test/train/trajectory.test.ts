@@ -41,7 +41,7 @@ test('three training iterations reproduce the official loss trajectory and weigh
   const optimizerD = new Adam(D.parameters(), { lr: traj.lr, betas: traj.betas });
   try {
     const step = new TrainStep({ G, D, optimizerG, optimizerD }, { num_D: 2, n_layers_D: 2, lambda_feat: traj.lambda_feat, no_vgg_loss: true });
-    const batch = { inputLabel: get(inputs, 'input_concat'), realImage: get(inputs, 'real_image') };
+    const batch = { condition: get(inputs, 'input_concat'), input: get(inputs, 'input_concat'), realImage: get(inputs, 'real_image') };
     const live: number[] = [];
     traj.losses.forEach((expected, it) => {
       const { losses, fake } = step.step(batch);
@@ -73,7 +73,7 @@ test('three training iterations reproduce the official loss trajectory and weigh
         const weight = net.stateDict().get(k.replace(/bias$/, 'weight'))!;
         bias.grad = null;
         weight.grad = null;
-        const r = step.forward(batch);
+        const r = step.losses(batch);
         backward([net === G ? step.generatorLoss(r) : step.discriminatorLoss(r)], null, { inputs: [bias, weight] });
         const ratio = bias.grad!.abs().max().item() / weight.grad!.abs().max().item();
         bias.grad = null;

@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { crc32, crc32Js } from '../../src/torch/pth/crc32.js';
-import { ZipReader } from '../../src/torch/pth/zip-reader.js';
-import { detectPthFormat, isRawTensor, PyDict, readPth, readPthFile, type RawTensor } from '../../src/torch/pth/index.js';
+import { crc32, crc32Js } from '../../../src/torch/pth/crc32.js';
+import { ZipReader } from '../../../src/torch/pth/zip-reader.js';
+import { detectPthFormat, isRawTensor, PyDict, readPth, readPthFile, type RawTensor } from '../../../src/torch/pth/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dir = path.join(here, '..', 'fixtures', 'pix2pixhd-reference');
+const dir = path.join(here, '..', '..', 'fixtures', 'pix2pixhd-reference');
 
 interface TensorStats {
   shape: number[];

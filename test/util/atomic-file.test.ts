@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isTempName, tempPathFor, writeFileAtomic } from '../../../src/train/report/atomic.js';
+import { isTempName, tempPathFor, writeFileAtomic } from '../../src/util/atomic-file.js';
 
 function tmp(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'p2phd-atomic-'));

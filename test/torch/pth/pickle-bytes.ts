@@ -1,6 +1,6 @@
 // Hand-written pickle opcode emitters for tests (independent of src/torch/pth/pickle-writer.ts).
 // Each function returns the bytes of one opcode with its argument; `pkl(...)` concatenates them.
-import { concatChunks, zipStoredChunks } from '../../src/torch/pth/zip-writer.js';
+import { concatChunks, zipStoredChunks } from '../../../src/torch/pth/zip-writer.js';
 
 export type Bytes = number[];
 

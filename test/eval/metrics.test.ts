@@ -1,7 +1,7 @@
 // The evaluation figures on tiny images worked out by hand.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ImageMetrics } from '../../src/infer/metrics.js';
+import { ImageMetrics } from '../../src/eval/metrics.js';
 
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 

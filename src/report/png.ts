@@ -1,6 +1,6 @@
-// RGB bytes → PNG file, through sharp (loaded on first use, so the rest of the reporting works
-// without it).
-import { writeFileAtomic } from './atomic.js';
+// RGB bytes → PNG file (encoded by the data layer's one PNG encoder), written atomically.
+import { encodePng } from '../data/image-io.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 /** Throws unless rgb holds exactly width × height × 3 bytes and the sizes are positive integers. */
 export function checkRgb(rgb: Uint8Array, width: number, height: number, what = 'image'): void {
@@ -13,14 +13,8 @@ export function checkRgb(rgb: Uint8Array, width: number, height: number, what = 
   }
 }
 
-/** Encodes interleaved RGB (row-major, 3 bytes a pixel) as PNG. */
-export async function encodePng(rgb: Uint8Array, width: number, height: number): Promise<Buffer> {
-  checkRgb(rgb, width, height);
-  const { default: sharp } = await import('sharp');
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
-}
-
 /** Encodes and writes a PNG atomically (a reader never sees half a file). */
 export async function savePng(path: string, rgb: Uint8Array, width: number, height: number): Promise<void> {
-  await writeFileAtomic(path, await encodePng(rgb, width, height));
+  checkRgb(rgb, width, height);
+  await writeFileAtomic(path, await encodePng(rgb, width, height, 3));
 }

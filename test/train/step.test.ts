@@ -8,6 +8,11 @@ import { GANLoss, VGGLoss } from '../../src/losses/index.js';
 import { TrainStep } from '../../src/train/step.js';
 import { relL2, uniform } from '../models/helpers.js';
 
+/** A step's input without features: G takes the condition as it is. */
+function stepInput(condition: Tensor, realImage: Tensor) {
+  return { condition, input: condition, realImage };
+}
+
 function snapshot(net: nn.Module): Map<string, Tensor> {
   return noGrad(() => new Map([...net.stateDict()].map(([k, t]) => [k, t.clone()])));
 }
@@ -23,11 +28,12 @@ test('with the encoder, the VGG loss and a fake pool: E trains with G, D sees th
   const fakePool = { query: (t: Tensor) => { queried.push(t.shape); return t; } };
   const vggLoss = new VGGLoss(vgg, { lambda_feat: 10 });
   try {
-    const step = new TrainStep({ G, D, E, vggLoss, optimizerG, optimizerD, fakePool }, { num_D: 2, n_layers_D: 1 });
+    const step = new TrainStep({ G, D, vggLoss, optimizerG, optimizerD, fakePool }, { num_D: 2, n_layers_D: 1 });
     const inputLabel = uniform([1, 4, 16, 16], 1, 0, 1);
     const realImage = uniform([1, 3, 16, 16], 2);
     const inst = tensor(Array.from({ length: 256 }, (_, i) => (i % 16 < 8 ? 1 : 2)), [1, 1, 16, 16], { dtype: 'int64' });
-    const batch = { inputLabel, realImage, inst };
+    // E runs inside G's input, as the trainer builds it (run/generator-input.ts).
+    const batch = () => ({ condition: inputLabel, input: cat([inputLabel, E.forward(realImage, inst)], 1), realImage });
 
     // Expected losses, computed from the parts before the step.
     const expected = noGrad(() => tidy(() => {
@@ -80,7 +86,7 @@ test('without feature matching, D needs no intermediate features and G_GAN_Feat 
     assert.throws(() => new TrainStep({ G, D, optimizerG, optimizerD }, { ...opts, no_vgg_loss: false, no_ganFeat_loss: true }), /VGG19|no_vgg_loss/);
     const step = new TrainStep({ G, D, optimizerG, optimizerD }, { ...opts, no_ganFeat_loss: true });
     tidy(() => {
-      const { losses } = step.step({ inputLabel: uniform([1, 4, 16, 16], 3, 0, 1), realImage: uniform([1, 3, 16, 16], 4) });
+      const { losses } = step.step(stepInput(uniform([1, 4, 16, 16], 3, 0, 1), uniform([1, 3, 16, 16], 4)));
       assert.deepEqual(Object.keys(losses).sort(), ['D_fake', 'D_real', 'G_GAN']);
       assert.ok(Object.values(losses).every((v) => Number.isFinite(v) && v > 0));
     });
@@ -103,7 +109,7 @@ test('mixed precision: the forward runs under autocast, each network steps from 
     const scaler = new GradScaler({ initScale: 256 });
     try {
       const step = new TrainStep({ G, D, optimizerG, optimizerD, amp: { deviceType: 'cpu', scaler } }, { num_D: 2, n_layers_D: 1, no_vgg_loss: true, no_lsgan });
-      const batch = { inputLabel: uniform([1, 4, 16, 16], 5, 0, 1), realImage: uniform([1, 3, 16, 16], 6) };
+      const batch = stepInput(uniform([1, 4, 16, 16], 5, 0, 1), uniform([1, 3, 16, 16], 6));
       const { fake } = step.step(batch, { keepFake: true });
       assert.equal(fake!.dtype, 'bfloat16', 'G ran under autocast');
       fake!.dispose();

@@ -2,7 +2,7 @@
 // heading per input with its images (written by the caller, e.g. with savePng, under images/).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { escapeHtml, imageRow, renderPage } from './html.js';
 
 export interface ResultRow {

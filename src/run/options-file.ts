@@ -2,19 +2,14 @@
 // the official tools) and opt.json (for this project). test, serve and encode-features read them
 // so that architecture options never have to be repeated by hand; an explicit option that
 // contradicts the saved run is an error naming both values.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OPTIONS_BY_NAME, type OptionValue } from './definitions.js';
-import { OptionError, type ParsedOptions } from './parse.js';
+import { OPTIONS_BY_NAME, type OptionValue } from '../options/definitions.js';
+import { OptionError, type ParsedOptions } from '../options/parse.js';
+import { writeFileAtomicSync } from '../util/atomic-file.js';
 
 export function runDir(values: Record<string, OptionValue>): string {
   return join(String(values.checkpoints_dir), String(values.name));
-}
-
-function atomicWrite(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 function show(v: OptionValue): string {
@@ -45,10 +40,10 @@ export function saveRunOptions(dir: string, values: Record<string, OptionValue>)
   mkdirSync(dir, { recursive: true });
   const keys = Object.keys(values).sort();
   const txt = ['------------ Options -------------', ...keys.map((k) => `${k}: ${showForTxt(k, values[k]!)}`), '-------------- End ----------------', ''].join('\n');
-  atomicWrite(join(dir, 'opt.txt'), txt);
+  writeFileAtomicSync(join(dir, 'opt.txt'), txt);
   const json: Record<string, OptionValue | string> = {};
   for (const k of keys) json[k] = values[k] === Number.POSITIVE_INFINITY ? 'inf' : values[k]!;
-  atomicWrite(join(dir, 'opt.json'), JSON.stringify(json, null, 2) + '\n');
+  writeFileAtomicSync(join(dir, 'opt.json'), JSON.stringify(json, null, 2) + '\n');
 }
 
 /** The options a run was trained with (opt.json, else the official opt.txt), or undefined. */

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import {
   isRawTensor, PyBytes, PyDict, PyFloat, pyFloat, PyTuple, readPthFile, tuple, writePthFile,
   type PyValue, type RawTensor,
-} from '../../src/torch/pth/index.js';
+} from '../../../src/torch/pth/index.js';
 
 const PY = '/usr/bin/python3';
 

@@ -3,14 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PthError, PyDict, readPth, readPthFile, writePth, type RawTensor } from '../../src/torch/pth/index.js';
+import { PthError, PyDict, readPth, readPthFile, writePth, type RawTensor } from '../../../src/torch/pth/index.js';
 import {
   APPEND, EMPTY_DICT, EMPTY_LIST, GLOBAL, MARK, PROTO, REDUCE, EMPTY_TUPLE, BININT1, BINUNICODE, SETITEM, STOP,
   pkl, zipPth,
 } from './pickle-bytes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const fixtures = path.join(here, '..', 'fixtures', 'pix2pixhd-reference');
+const fixtures = path.join(here, '..', '..', 'fixtures', 'pix2pixhd-reference');
 
 /** The call throws a PthError whose message starts with `file` and matches `re`. */
 function throwsNaming(fn: () => unknown, file: string, re: RegExp): void {

@@ -3,7 +3,8 @@
 import type { DataOptions } from '../data/index.js';
 import { buildGenerator, type Generator, type NetworkOptions } from '../models/from-options.js';
 import { ImageMetrics, type ClassColourError } from './metrics.js';
-import { synthesizeDataset, type FeatureSource } from './synthesize-dataset.js';
+import { synthesizeDataset } from '../infer/synthesize-dataset.js';
+import type { FeatureSource } from '../run/generator-input.js';
 
 export interface EvaluationFigures {
   images: number;

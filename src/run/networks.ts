@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { Encoder } from '../models/encoder.js';
 import { buildEncoder, buildGenerator, usesFeatures, type Generator, type NetworkOptions } from '../models/from-options.js';
-import { loadNetwork, netPath } from '../train/checkpoint.js';
+import { loadNetwork, netPath } from './checkpoint.js';
 
 export function loadGenerator(o: NetworkOptions, dir: string, which: string, device = 'cpu'): Generator {
   const path = netPath(dir, which, 'G');

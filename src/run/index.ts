@@ -1,0 +1,11 @@
+// A run: its one typed configuration, its folder (saved options, checkpoints, networks, styles)
+// and the one path from maps to G's input. Everything above (train, infer, eval, server, cli)
+// goes through here.
+export { applyDebug, applyThreads, deviceFor, runConfig, synthesisData, type NetworkConfig, type OptionValues, type RunConfig, type SynthesisConfig, type TrainConfig } from './config.js';
+export { applyRunOptions, loadRunOptions, runDir, saveRunOptions } from './options-file.js';
+export {
+  adamFromPy, adamToPy, loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, type CheckpointParts, type TrainingState,
+} from './checkpoint.js';
+export { loadEncoder, loadGenerator } from './networks.js';
+export { openFeatureSource, openStyleBank, runStyles, type OpenedFeatureSource, type RunStyles } from './feature-source.js';
+export { generatorInput, itemName, type FeatureSource, type GeneratorInput, type Maps } from './generator-input.js';

@@ -1,0 +1,39 @@
+// The data layer's loader as the trainer's batch source: a fixed number of items per epoch,
+// resumable mid-epoch (the skipped batches are drawn and dropped, so the order is the same).
+import { openData, type Batch, type DataOptions } from '../data/index.js';
+
+/** Where the batches come from: a fixed number of items per epoch, resumable mid-epoch. */
+export interface BatchSource {
+  /** Items (not batches) per epoch. */
+  readonly size: number;
+  /** The batches of `epoch`, skipping its first `skipItems` items (resuming). */
+  epoch(epoch: number, skipItems: number): AsyncIterable<Batch>;
+}
+
+export interface TrainingData extends BatchSource {
+  /** Label maps found. */
+  paths: number;
+  /** The training size after the transforms, from the first item (decodes it once). */
+  sampleSize(): Promise<{ width: number; height: number }>;
+}
+
+export function trainingBatches(options: Partial<DataOptions>): TrainingData {
+  const { dataset, loader } = openData({ ...options, isTrain: true });
+  const batchSize = dataset.options.batchSize;
+  return {
+    size: loader.batchesPerEpoch * batchSize,
+    paths: dataset.size,
+    async sampleSize() {
+      const item = await dataset.load(0, 0);
+      return { width: item.width, height: item.height };
+    },
+    async *epoch(epoch: number, skipItems: number): AsyncIterable<Batch> {
+      let skip = Math.floor(skipItems / batchSize);
+      for await (const b of loader.epoch(epoch)) {
+        if (skip > 0) { skip--; continue; }
+        if (!b.image) throw new Error(`no photo was loaded for ${b.paths.join(', ')}: training needs photos`);
+        yield b;
+      }
+    },
+  };
+}
