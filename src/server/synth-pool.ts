@@ -2,14 +2,60 @@
 // and a bounded queue in front of them. A request that finds every worker busy and the queue full
 // is refused at once (503 with Retry-After) instead of waiting without end; a queued request whose
 // client went away is dropped before it costs any work; a worker that dies fails only its own
-// request and is replaced.
+// request and is replaced (and should no worker be left, the waiting requests fail with 503 rather
+// than wait for ever).
 import { Worker } from 'node:worker_threads';
 import { HttpError } from './limits.js';
 import { spawnSiblingWorker } from '../util/worker.js';
 import type { SynthJob, SynthWorkerInit, SynthWorkerMessage } from './synth-worker.js';
 
-function spawnSynthWorker(init: SynthWorkerInit): Worker {
-  return spawnSiblingWorker(import.meta.url, 'synth-worker', init);
+/** What a worker starts with: the init data, and the test gate's cells where a test gave one. */
+type WorkerData = SynthWorkerInit & { synthTestGate?: Int32Array };
+
+function spawnSynthWorker(data: WorkerData): Worker {
+  return spawnSiblingWorker(import.meta.url, 'synth-worker', data);
+}
+
+/**
+ * For tests only (PoolOptions.testGate; the server's command line never sets it): cells shared
+ * with the workers, which look at them at the start of each job. Closed, a worker that takes a job
+ * blocks before starting it until the gate opens, so a synthesis is known to be in flight for as
+ * long as the test wants; `crashNext` makes the next job's worker exit in the middle of its job.
+ * A new gate is open. Cells: [0] 1 while closed, [1] jobs workers have taken (entered the
+ * handler), [2] exit code for the next job to exit with (0: none).
+ */
+export class SynthTestGate {
+  readonly cells = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+
+  close(): void {
+    Atomics.store(this.cells, 0, 1);
+  }
+
+  open(): void {
+    Atomics.store(this.cells, 0, 0);
+    Atomics.notify(this.cells, 0);
+  }
+
+  /** The worker that takes the next job exits with `code` there, before answering it. */
+  crashNext(code = 70): void {
+    Atomics.store(this.cells, 2, code);
+  }
+
+  /** Jobs the workers have taken so far. */
+  entered(): number {
+    return Atomics.load(this.cells, 1);
+  }
+
+  /** Resolves once the workers have taken `n` jobs in all (waits on the counter, not on a clock). */
+  async untilEntered(n: number): Promise<void> {
+    const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+    for (;;) {
+      const seen = Atomics.load(this.cells, 1);
+      if (seen >= n) return;
+      const w = waitAsync(this.cells, 1, seen);
+      if (w.async) await w.value;
+    }
+  }
 }
 
 export type SynthRequest = Omit<SynthJob, 'id'>;
@@ -33,6 +79,10 @@ interface Slot {
   ready: boolean;
   /** It loaded the generator once: a later death is replaced (one that fails to load is not, or it would loop). */
   loaded: boolean;
+  /** It died before loading and was not replaced: it will never take a job. */
+  dead: boolean;
+  /** Why it could not load, as it said. */
+  failure?: string;
   job: Job | null;
 }
 
@@ -40,6 +90,8 @@ export interface PoolOptions {
   workers: number;
   /** Requests that may wait beyond those running. */
   queue: number;
+  /** Tests only: lets a test hold the workers at the start of a job, or crash one in a job (see SynthTestGate). */
+  testGate?: SynthTestGate;
 }
 
 export interface PoolStats {
@@ -62,6 +114,8 @@ export class SynthesisPool {
   private closed = false;
   private readonly recentMs: number[] = [];
   private counts = { done: 0, refused: 0, failed: 0 };
+  /** Why the last worker to die before loading failed (the message when none is left). */
+  private lastLoss: string | null = null;
   /** Resolves when every worker has loaded the generator; rejects with the first load error. */
   readonly ready: Promise<void>;
 
@@ -75,8 +129,8 @@ export class SynthesisPool {
   }
 
   private spawn(index: number): Promise<void> {
-    const worker = spawnSynthWorker(this.init);
-    const slot: Slot = { worker, ready: false, loaded: false, job: null };
+    const worker = spawnSynthWorker(this.opts.testGate ? { ...this.init, synthTestGate: this.opts.testGate.cells } : this.init);
+    const slot: Slot = { worker, ready: false, loaded: false, dead: false, job: null };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: SynthWorkerMessage) => {
@@ -86,6 +140,7 @@ export class SynthesisPool {
           resolve();
           this.dispatch();
         } else if (m.type === 'failed') {
+          slot.failure = m.message;
           reject(new Error(m.message));
           void worker.terminate();
         } else this.settle(slot, m);
@@ -101,7 +156,11 @@ export class SynthesisPool {
     });
   }
 
-  /** A worker died: fail its request, start a new one in its place (unless closing). */
+  /**
+   * A worker died: fail its request, start a new one in its place (unless closing). One that died
+   * before loading is not replaced; when no worker is left, the waiting requests are failed rather
+   * than left waiting for ever.
+   */
   private lose(index: number, slot: Slot, e: Error): void {
     if (this.slots[index] !== slot) return;
     const job = slot.job;
@@ -109,10 +168,36 @@ export class SynthesisPool {
     slot.ready = false;
     if (job) {
       this.counts.failed++;
-      job.reject(new HttpError(500, `synthesis failed: the worker stopped (${e.message}); the server has started another`));
+      job.reject(new HttpError(500, `synthesis failed: the worker stopped (${e.message}); the server is starting another`));
     }
-    if (this.closed || !slot.loaded) return;
-    this.spawn(index).catch(() => undefined);
+    if (this.closed) return;
+    let why = slot.failure ?? e.message;
+    if (slot.loaded) {
+      try {
+        this.spawn(index).catch(() => undefined);
+        return;
+      } catch (err) {
+        why = (err as Error).message; // the thread could not even start
+      }
+    }
+    slot.dead = true;
+    this.lastLoss = why;
+    if (this.noWorkerLeft()) {
+      const err = this.noWorkerError();
+      for (const waiting of this.waiting.splice(0)) {
+        if (waiting.signal && waiting.onAbort) waiting.signal.removeEventListener('abort', waiting.onAbort);
+        this.counts.failed++;
+        waiting.reject(err);
+      }
+    }
+  }
+
+  private noWorkerLeft(): boolean {
+    return this.slots.length === this.opts.workers && this.slots.every((s) => s?.dead);
+  }
+
+  private noWorkerError(): HttpError {
+    return new HttpError(503, `no synthesis worker is left: a replacement failed to start (${this.lastLoss ?? 'unknown error'}); restart the server`);
   }
 
   private settle(slot: Slot, m: Extract<SynthWorkerMessage, { id: number }>): void {
@@ -162,6 +247,7 @@ export class SynthesisPool {
    */
   run(request: SynthRequest, signal?: AbortSignal): Promise<SynthResult> {
     if (this.closed) return Promise.reject(new HttpError(503, 'the server is shutting down'));
+    if (this.noWorkerLeft()) return Promise.reject(this.noWorkerError());
     const idle = this.slots.some((s) => s?.ready && !s.job);
     if (!idle && this.waiting.length >= this.opts.queue) {
       this.counts.refused++;
