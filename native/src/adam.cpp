@@ -12,11 +12,17 @@
 #include "adam.h"
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
+#include <atomic>
 #include <cmath>
 #include "errors.h"
 #include "tensor_wrap.h"
 
 namespace {
+
+// Parameters updated by the fused kernel since the addon was loaded (adamFusedUpdates()): lets the
+// tests check which path an update took. One relaxed increment per parameter update, next to a
+// pass over the parameter's memory.
+std::atomic<int64_t> fusedUpdates{0};
 
 template <typename T>
 struct AdamConstants {
@@ -103,6 +109,11 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
       adamKernel<double>(p, g, m, v, constantsFor<double>(args[0], args[1], args[2], args[3], args[4], args[5]));
     }
     for (auto* t : {&p, &m, &v}) t->unsafeGetTensorImpl()->bump_version();
+    fusedUpdates.fetch_add(1, std::memory_order_relaxed);
     return Napi::Boolean::New(env, true);
   });
+}
+
+Napi::Value AdamFusedUpdates(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(fusedUpdates.load(std::memory_order_relaxed)));
 }

@@ -5,3 +5,7 @@
 // adamUpdate(param, grad, expAvg, expAvgSq, step, lr, beta1, beta2, eps, weightDecay) → boolean:
 // false (nothing done) where the fused kernel does not apply, and the caller runs the op sequence.
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info);
+
+// adamFusedUpdates() → number: how many parameter updates the fused kernel has done in this
+// process (for tests: which path an update took).
+Napi::Value AdamFusedUpdates(const Napi::CallbackInfo& info);

@@ -62,3 +62,12 @@ export function cudaDeviceCount(): number {
 export function liveTensorCount(): number {
   return native.liveTensors();
 }
+
+/**
+ * Bytes the process's C/C++ heap holds now (tensor memory included), or null where the C
+ * library does not say (glibc's mallinfo2 does): for leak checks. Unlike the resident size it
+ * goes down when memory is freed (the addon keeps the heap from being trimmed, so RSS does not).
+ */
+export function heapBytesInUse(): number | null {
+  return native.heapInUse();
+}

@@ -49,6 +49,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   cudaDeviceCount(): number;
   liveTensors(): number;
+  /** Bytes the C/C++ heap has handed out (glibc's mallinfo2), or null where unknown. */
+  heapInUse(): number | null;
   buildInfo(): { torchVersion: string; parallel: string; cuda: boolean };
   autocastEnter(deviceType: 'cuda' | 'cpu', dtype: DType, enabled: boolean): [boolean, DType];
   autocastExit(deviceType: 'cuda' | 'cpu', wasEnabled: boolean, dtype: DType): void;
@@ -56,6 +58,8 @@ export interface NativeBinding {
     param: NativeTensor, grad: NativeTensor, expAvg: NativeTensor, expAvgSq: NativeTensor,
     step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
   ): boolean;
+  /** Parameter updates done by adamUpdate's fused kernel in this process (for tests). */
+  adamFusedUpdates(): number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Adam, nn, noGrad, SGD, tensor, tidy, zerosLike, type AdamHyper, type Tensor } from '../../src/torch/index.js';
+import { native } from '../../src/torch/native.js';
 import { assertClose, randomValues } from './helpers.js';
 
 // L(p) = Σ c_i p_i² + d_i p_i, so dL/dp_i = 2 c_i p_i + d_i
@@ -220,7 +221,9 @@ test('backwardAndStep equals zeroGrad + backward + step (Adam and SGD), keeps no
 
 test("Adam's fused CPU update is bit-identical to PyTorch's operation sequence (float32 and float64, weight decay, tails)", () => tidy(() => {
   const h = { lr: 2e-4, betas: [0.5, 0.999] as [number, number], eps: 1e-8 };
-  // The transposed parameter is not contiguous: it takes the operation sequence itself.
+  // The transposed parameter is not contiguous: it takes the operation sequence itself. The
+  // binding counts the updates its fused kernel does, so each step checks which path it took:
+  // without that, a fused path that silently declined would be compared with itself.
   for (const dtype of ['float32', 'float64'] as const) for (const weightDecay of [0, 0.01]) for (const n of [1007, 100_003, -1]) {
     const values = (seed: number, scale: number) => tensor(randomValues(n > 0 ? n : 6, seed).map((x) => x * scale), n > 0 ? [n] : [3, 2], { dtype });
     const p = (n > 0 ? values(1, 1) : values(1, 1).transpose(0, 1).detach()).requiresGrad_(true);
@@ -228,10 +231,15 @@ test("Adam's fused CPU update is bit-identical to PyTorch's operation sequence (
     const m = zerosLike(ref);
     const v = zerosLike(ref);
     const opt = new Adam([p], { ...h, weightDecay });
+    const fused = n > 0;
+    assert.deepEqual(p.strides(), fused ? [1] : [1, 2], 'contiguous exactly where the fused kernel should apply');
     for (let step = 1; step <= 3; step++) {
       const g = n > 0 ? values(10 + step, 0.01) : values(10 + step, 0.01).transpose(0, 1);
       p.grad = g;
+      const where = `${dtype}, weight decay ${weightDecay}, ${n} elements, step ${step}`;
+      const fusedBefore = native.adamFusedUpdates();
       opt.step();
+      assert.equal(native.adamFusedUpdates() - fusedBefore, fused ? 1 : 0, `${fused ? 'the fused kernel' : 'the operation sequence'} did the update: ${where}`);
       // PyTorch 1.13's _single_tensor_adam, op for op, on ATen's kernels.
       noGrad(() => tidy(() => {
         const grad = weightDecay !== 0 ? g.add(ref, weightDecay) : g;
@@ -240,7 +248,6 @@ test("Adam's fused CPU update is bit-identical to PyTorch's operation sequence (
         const denom = v.sqrt().div_(Math.sqrt(1 - h.betas[1] ** step)).add_(h.eps);
         ref.addcdiv_(m, denom, -(h.lr / (1 - h.betas[0] ** step)));
       }));
-      const where = `${dtype}, weight decay ${weightDecay}, ${n} elements, step ${step}`;
       assert.equal(p.ne(ref).sum().item(), 0, `parameter: ${where}`);
       assert.equal(opt.state.get(0)!.expAvgSq.ne(v).sum().item(), 0, `exp_avg_sq: ${where}`);
       assert.equal(opt.state.get(0)!.expAvg.ne(m).sum().item(), 0, `exp_avg: ${where}`);

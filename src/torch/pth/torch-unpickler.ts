@@ -78,13 +78,16 @@ export function torchFindClass(module: string, name: string): unknown {
         else if (src !== undefined) {
           const items = src instanceof PyTuple ? src.items : src;
           if (!Array.isArray(items)) throw new Error(`cannot build a dict from ${describe(src)}`);
-          for (const pair of items) {
-            if (!(pair instanceof PyTuple) || pair.length !== 2) throw new Error('dict items must be pairs');
-            const k = pair.items[0];
+          for (const item of items) {
+            // Pairs as tuples, or as two-element lists: Python 2's OrderedDict pickles itself as
+            // OrderedDict([[k, v], …]) (so do state dicts saved by PyTorch ≤ 0.3 from Python 2).
+            const pair = item instanceof PyTuple ? item.items : Array.isArray(item) ? item : null;
+            if (!pair || pair.length !== 2) throw new Error('dict items must be pairs');
+            const k = pair[0];
             if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') {
               throw new Error(`unsupported dict key type ${describe(k)}`);
             }
-            d.set(k, pair.items[1]!);
+            d.set(k, pair[1]!);
           }
         }
         return d;
