@@ -75,11 +75,22 @@ export function isPyIntNumber(x: number): boolean {
 export interface StorageRecord {
   key: string;
   bytes: Uint8Array;
+  /** Elements (not bytes): what the legacy format writes before each storage. */
+  numel: number;
 }
 
 export interface PickleOutput {
   pickle: Uint8Array;
   storages: StorageRecord[];
+}
+
+export interface PickleTorchOptions {
+  /**
+   * The storage persistent ids' form: `'zip'` (torch ≥ 1.6) writes
+   * `('storage', type, key, location, numel)`; `'legacy'` (the pre-1.6 format) adds the
+   * sixth field, view_metadata, as None. Default 'zip'.
+   */
+  storageIds?: 'zip' | 'legacy';
 }
 
 const BATCH = 1000;
@@ -88,9 +99,11 @@ const BATCH = 1000;
  * Pickles a PyValue with protocol 2 the way torch.save does: tensors become
  * `torch._utils._rebuild_tensor_v2(<persistent storage id>, 0, shape, strides, requires_grad, OrderedDict())`,
  * each tensor with its own storage (`data/<key>` in the archive). Objects met twice (the same
- * list, dict, tuple or tensor) are written once and referenced through the memo.
+ * list, dict, tuple or tensor) are written once and referenced through the memo. With
+ * `{ storageIds: 'legacy' }` the persistent ids take the legacy format's sixth field (None).
  */
-export function pickleTorch(value: PyValue): PickleOutput {
+export function pickleTorch(value: PyValue, options: PickleTorchOptions = {}): PickleOutput {
+  const legacyIds = options.storageIds === 'legacy';
   const out = new Bytes();
   const memo = new Map<unknown, number>();
   const globals = new Map<string, number>();
@@ -208,7 +221,7 @@ export function pickleTorch(value: PyValue): PickleOutput {
     let bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     if (t.dtype === 'bool' && bytes.some((b) => b > 1)) bytes = bytes.map((b) => (b ? 1 : 0));
     const storageKey = String(storages.length);
-    storages.push({ key: storageKey, bytes });
+    storages.push({ key: storageKey, bytes, numel });
 
     global('torch._utils', '_rebuild_tensor_v2');
     out.u8(0x28); // MARK
@@ -218,6 +231,7 @@ export function pickleTorch(value: PyValue): PickleOutput {
     str(storageKey);
     str('cpu');
     int(numel);
+    if (legacyIds) out.u8(0x4e); // NONE: no view metadata
     out.u8(0x74); // TUPLE
     out.u8(0x51); // BINPERSID
     int(0); // storage offset
