@@ -88,9 +88,10 @@ export function generatorInput(maps: Maps, o: NetworkOptions, features: FeatureS
     const plane = h * w;
     const all = new Float32Array(n * o.feat_num * plane);
     chosen = [];
+    const allGroups = features.bank ? groupMap(o, maps.label, maps.inst, where) : null;
     for (let i = 0; i < n; i++) {
-      if (!features.bank) { chosen.push([]); continue; } // no clusters: zero features
-      const groups = groupMap(o, maps.label, maps.inst, where).subarray(i * plane, (i + 1) * plane);
+      if (!features.bank || !allGroups) { chosen.push([]); continue; } // no clusters: zero features
+      const groups = allGroups.subarray(i * plane, (i + 1) * plane);
       const name = itemName(maps.paths[i]);
       const choices = features.choices ?? choicesForImage(features.styles, name);
       const s = sampleFeatureMap(groups, w, h, features.bank, { choices, seed: features.seed, ...(name ? { name } : {}) });
