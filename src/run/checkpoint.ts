@@ -1,34 +1,25 @@
 // A run's checkpoints, in the official naming so either implementation can load the other's:
 // `{which}_net_G.pth`, `{which}_net_D.pth`, `{which}_net_E.pth` (state dicts) in the run folder.
-// Beside them this project writes `{which}_optim_G.pth` / `{which}_optim_D.pth` (Adam states in
-// PyTorch's layout) and `{which}_state.json` (where training stands), so `continue_train`
-// resumes exactly; the official `iter.txt` is written too.
-//
-// Crash safety: every file is written to a temporary name and renamed; the state file is renamed
-// last, so it never points at files that are not complete.
+// Training saves go through generation.ts: each save is one generation (networks, Adam states in
+// PyTorch's layout, the image pool) made current by one rename of `latest_state.json`, and the
+// official names (and `iter.txt`) are hard links to it. This file turns modules and optimizers
+// into those files and back.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   type Adam, type AdamHyper, type AdamStateDict, loadTensorDict, tensorFromRaw, tensorToRaw, type nn, type Tensor,
 } from '../torch/index.js';
 import { isRawTensor, PyDict, PyTuple, pthFileChunks, pyFloat, readPthFile, type PyValue } from '../torch/pth/index.js';
-import { stageFileSync, writeFileAtomicSync, type StagedFile } from '../util/atomic-file.js';
+import { stageFileSync, type StagedFile } from '../util/atomic-file.js';
+import {
+  checkGeneration, generationPath, isGenerationRecord, readStateFile, saveGeneration,
+  type GenerationContent, type GenerationRecord, type TrainingState,
+} from './generation.js';
 
-export interface TrainingState {
-  /** The epoch to continue in (1-based) and the items of it already done. */
-  epoch: number;
-  epochIter: number;
-  totalSteps: number;
-  /** True once G1 has joined training after niter_fix_global epochs. */
-  globalUnfrozen: boolean;
-}
+export type { TrainingState } from './generation.js';
 
 export function netPath(dir: string, which: string, net: 'G' | 'D' | 'E'): string {
   return join(dir, `${which}_net_${net}.pth`);
-}
-
-function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomicSync(path, JSON.stringify(value, null, 2) + '\n');
 }
 
 /** Adam's state as PyTorch writes it: {'state': {i: {step, exp_avg, exp_avg_sq}}, 'param_groups': […]}. */
@@ -97,12 +88,10 @@ export interface CheckpointParts {
 const stateDictToPy = (m: nn.Module): PyDict => PyDict.ordered([...m.stateDict()].map(([k, t]) => [k, tensorToRaw(t)] as [string, PyValue]));
 
 /**
- * Saves networks, optimizers and the training state under `which` ('latest' or an epoch). Every
- * file is first written whole (and fsynced) under a temporary name; only then are they renamed,
- * one after the other, the state last. A crash while writing, the slow part, leaves the previous
- * checkpoint as it was: its networks, optimizers and state still belong together.
+ * Writes networks (and optimizers) under `which` with their official names, each file whole
+ * before it is renamed into place; for tools and tests. Training saves use `saveTrainingCheckpoint`.
  */
-export function saveCheckpoint(dir: string, which: string, parts: CheckpointParts, state?: TrainingState): void {
+export function saveCheckpoint(dir: string, which: string, parts: CheckpointParts): void {
   const files: [string, () => PyValue][] = [[netPath(dir, which, 'G'), () => stateDictToPy(parts.G)]];
   if (parts.D) files.push([netPath(dir, which, 'D'), () => stateDictToPy(parts.D!)]);
   if (parts.E) files.push([netPath(dir, which, 'E'), () => stateDictToPy(parts.E!)]);
@@ -116,11 +105,48 @@ export function saveCheckpoint(dir: string, which: string, parts: CheckpointPart
     throw e;
   }
   for (const f of staged) f.commit();
-  if (state) {
-    writeJsonAtomic(join(dir, `${which}_state.json`), state);
-    // The official train.py reads iter.txt (epoch, then iteration) on --continue_train.
-    writeFileAtomicSync(join(dir, 'iter.txt'), `${state.epoch}\n${state.epochIter}\n`);
+}
+
+/**
+ * One training save: a generation holding G, D, E, both optimizers and the image pool's images,
+ * made current atomically with `state`; `names` are the official names it provides ('latest', and
+ * the epoch number at a numbered save).
+ */
+export function saveTrainingCheckpoint(dir: string, parts: CheckpointParts & { pool?: Tensor[] }, state: TrainingState, names: string[]): GenerationRecord {
+  const pth = (name: string, value: () => PyValue) => () => pthFileChunks(name, value(), { archiveName: name });
+  const content: GenerationContent = { net_G: pth('net_G', () => stateDictToPy(parts.G)) };
+  if (parts.D) content.net_D = pth('net_D', () => stateDictToPy(parts.D!));
+  if (parts.E) content.net_E = pth('net_E', () => stateDictToPy(parts.E!));
+  if (parts.optimizerG) content.optim_G = pth('optim_G', () => adamToPy(parts.optimizerG!.stateDict()));
+  if (parts.optimizerD) content.optim_D = pth('optim_D', () => adamToPy(parts.optimizerD!.stateDict()));
+  if (parts.pool) content.pool = pth('pool', () => PyDict.ordered(parts.pool!.map((t, i) => [String(i), tensorToRaw(t)] as [string, PyValue])));
+  return saveGeneration(dir, content, state, names);
+}
+
+/** The files a resume loads: from the current generation, or the official names of older layouts. */
+export interface ResumeFiles {
+  G: string;
+  D: string;
+  E: string;
+  optimizerG?: string;
+  optimizerD?: string;
+  pool?: string;
+}
+
+/** Where `which`'s files are: the current generation's for 'latest' when the state names one. */
+export function checkpointFiles(dir: string, which: string): ResumeFiles {
+  const state = which === 'latest' ? readStateFile(dir) : undefined;
+  if (state && isGenerationRecord(state)) {
+    checkGeneration(dir, state);
+    const at = (f: Parameters<typeof generationPath>[2]) => (state.files[f] !== undefined ? generationPath(dir, state, f) : undefined);
+    return {
+      G: at('net_G')!, D: at('net_D') ?? netPath(dir, which, 'D'), E: at('net_E') ?? netPath(dir, which, 'E'),
+      optimizerG: at('optim_G'), optimizerD: at('optim_D'), pool: at('pool'),
+    };
   }
+  // Earlier versions of this project kept the optimizers beside the networks; the official code keeps none.
+  const optimizer = (n: 'G' | 'D') => (existsSync(join(dir, `${which}_optim_${n}.pth`)) ? join(dir, `${which}_optim_${n}.pth`) : undefined);
+  return { G: netPath(dir, which, 'G'), D: netPath(dir, which, 'D'), E: netPath(dir, which, 'E'), optimizerG: optimizer('G'), optimizerD: optimizer('D') };
 }
 
 /** Loads a state dict file into a module strictly; the error names the file on any mismatch. */
@@ -143,15 +169,14 @@ export function loadOptimizer(opt: Adam, path: string): void {
   }
 }
 
-export function loadTrainingState(dir: string, which: string): TrainingState | undefined {
-  const path = join(dir, `${which}_state.json`);
-  if (existsSync(path)) {
-    try {
-      return JSON.parse(readFileSync(path, 'utf8')) as TrainingState;
-    } catch (e) {
-      throw new Error(`${path}: unreadable training state (${(e as Error).message})`);
-    }
-  }
+/**
+ * Where training stands in a run folder: the state of its current generation (or of an earlier
+ * version's state file), or the official iter.txt (no step count: the caller rebuilds it), or
+ * undefined when nothing was saved yet.
+ */
+export function loadTrainingState(dir: string): TrainingState | undefined {
+  const saved = readStateFile(dir);
+  if (saved) return saved;
   // A run of the official code: iter.txt holds the epoch and the iteration within it.
   const iterPath = join(dir, 'iter.txt');
   if (!existsSync(iterPath)) return undefined;

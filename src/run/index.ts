@@ -4,8 +4,10 @@
 export { applyDebug, applyThreads, deviceFor, runConfig, synthesisData, type NetworkConfig, type OptionValues, type RunConfig, type SynthesisConfig, type TrainConfig } from './config.js';
 export { applyRunOptions, loadRunOptions, runDir, saveRunOptions } from './options-file.js';
 export {
-  adamFromPy, adamToPy, loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, type CheckpointParts, type TrainingState,
+  adamFromPy, adamToPy, checkpointFiles, loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, saveTrainingCheckpoint,
+  type CheckpointParts, type ResumeFiles, type TrainingState,
 } from './checkpoint.js';
+export { GENERATIONS_DIR, settleRunFolder, STATE_FILE, type GenerationRecord } from './generation.js';
 export { loadEncoder, loadGenerator } from './networks.js';
 export { openFeatureSource, openStyleBank, runStyles, type OpenedFeatureSource, type RunStyles } from './feature-source.js';
 export { generatorInput, itemName, type FeatureSource, type GeneratorInput, type Maps } from './generator-input.js';

@@ -1,12 +1,13 @@
-// A run's generator, built from its options and loaded (strictly) from `{which_epoch}_net_G.pth`;
-// its feature encoder likewise from `{which_epoch}_net_E.pth`.
+// A run's generator, built from its options and loaded (strictly) from `{which_epoch}_net_G.pth`
+// (for 'latest', the current checkpoint generation's G); its feature encoder likewise.
 import { existsSync, readdirSync } from 'node:fs';
 import type { Encoder } from '../models/encoder.js';
 import { buildEncoder, buildGenerator, usesFeatures, type Generator, type NetworkOptions } from '../models/from-options.js';
-import { loadNetwork, netPath } from './checkpoint.js';
+import { checkpointFiles, loadNetwork } from './checkpoint.js';
 
 export function loadGenerator(o: NetworkOptions, dir: string, which: string, device = 'cpu'): Generator {
-  const path = netPath(dir, which, 'G');
+  // 'latest' of a training run: its current generation, whose G and E always belong together.
+  const path = checkpointFiles(dir, which).G;
   if (!existsSync(path)) {
     const available = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('_net_G.pth')) : [];
     throw new Error(
@@ -31,7 +32,7 @@ export function loadEncoder(o: NetworkOptions, dir: string, which: string, devic
   if (o.load_features) {
     throw new Error('this run was trained on precomputed feature maps (--load_features): it has no encoder of its own; use clusters (--cluster_path), or the run whose E made the maps');
   }
-  const path = netPath(dir, which, 'E');
+  const path = checkpointFiles(dir, which).E;
   if (!existsSync(path)) {
     const available = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('_net_E.pth')) : [];
     throw new Error(`no encoder checkpoint ${path}` + (available.length ? ` (this run has: ${available.join(', ')}; choose one with --which_epoch)` : ''));

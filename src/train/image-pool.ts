@@ -7,7 +7,27 @@ export class ImagePool {
   readonly #images: Tensor[] = [];
 
   /** random() gives uniform numbers in [0, 1): seeded by the trainer so runs repeat exactly. */
-  constructor(readonly size: number, private readonly random: () => number) {}
+  constructor(readonly size: number, private random: () => number) {}
+
+  /**
+   * Replaces the random source. The trainer draws each step's from the step number, so a run
+   * resumed from a checkpoint (which holds the images, not a generator's state) repeats exactly.
+   */
+  reseed(random: () => number): void {
+    this.random = random;
+  }
+
+  /** The images held, oldest slot first (owned by the pool): what a checkpoint saves. */
+  images(): readonly Tensor[] {
+    return this.#images;
+  }
+
+  /** Refills the pool from a checkpoint's images (taking ownership of them). */
+  restore(images: Tensor[]): void {
+    if (images.length > this.size) throw new Error(`the checkpoint's image pool holds ${images.length} images, more than --pool_size ${this.size}`);
+    this.dispose();
+    for (const t of images) this.#images.push(keep(t));
+  }
 
   /** images: [B, C, H, W], detached. Returns a batch of the same shape (owned by the caller's scope). */
   query(images: Tensor): Tensor {

@@ -9,10 +9,10 @@ import type { Encoder, MultiscaleDiscriminator } from '../models/index.js';
 import { Vgg19Features } from '../models/vgg19.js';
 import { VGGLoss } from '../losses/vgg-loss.js';
 import type { RunConfig } from '../run/config.js';
-import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, type TrainingState } from '../run/checkpoint.js';
+import { checkpointFiles, loadNetwork, loadOptimizer, loadTrainingState, netPath, saveTrainingCheckpoint, type ResumeFiles, type TrainingState } from '../run/checkpoint.js';
+import { settleRunFolder } from '../run/generation.js';
 import { generatorInput, type FeatureSource } from '../run/generator-input.js';
 import { Adam, GradScaler, loadTensorDict, manualSeed, noGrad, type nn, type Tensor } from '../torch/index.js';
-import { removeStaleTempFiles } from '../util/atomic-file.js';
 import { killPoint } from '../util/fault-injection.js';
 import { deriveSeed, randomSource } from '../util/rng.js';
 import type { Batch } from '../data/index.js';
@@ -20,7 +20,6 @@ import type { BatchSource } from './data-source.js';
 import { ImagePool } from './image-pool.js';
 import { learningRateAt, totalEpochs } from './schedule.js';
 import { TrainStep, type StepLosses } from './step.js';
-import { join } from 'node:path';
 
 /** --fp16 needs CUDA: refused on the CPU, before anything is written. */
 export function checkPrecision(config: Pick<RunConfig, 'device'> & { train: Pick<RunConfig['train'], 'fp16'> }): void {
@@ -39,7 +38,7 @@ export function globalFrozenIn(epoch: number, config: RunConfig): boolean {
 
 /** What the trainer tells its observers (progress bar, logs, pages). */
 export interface TrainEvents {
-  onStart?(info: { runDir: string; epochs: number; datasetSize: number; startEpoch: number; parameters: Record<string, number>; resumed: boolean; networks: Record<string, nn.Module> }): void;
+  onStart?(info: { runDir: string; epochs: number; datasetSize: number; startEpoch: number; startStep: number; parameters: Record<string, number>; resumed: boolean; networks: Record<string, nn.Module> }): void;
   onIteration?(info: { epoch: number; epochIter: number; totalSteps: number; losses: StepLosses; lr: number; seconds: number }): void;
   /** Every display_freq iterations: the batch and what G made of it (tensors freed after the call). */
   onDisplay?(info: { epoch: number; totalSteps: number; batch: Batch; fake: Tensor }): void;
@@ -69,8 +68,9 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
   const { network: net, train: opt, device, dir: runDir } = config;
   checkPrecision(config);
   mkdirSync(runDir, { recursive: true });
-  // Temporary files of a writer killed mid-save are never checkpoints: clear them before anything else.
-  const stale = removeStaleTempFiles(runDir);
+  // What a save killed halfway left is never a checkpoint: clear it (and finish what the last
+  // committed save had still to do) before anything else.
+  const settled = settleRunFolder(runDir);
   manualSeed(config.seed);
   const nets: Networks = {
     G: buildGenerator(net, deriveSeed(config.seed, 'G')),
@@ -82,17 +82,28 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
   if (device !== 'cpu') for (const m of [G, D, E, vgg]) m?.to(device);
   const vggLoss = vgg ? new VGGLoss(vgg, { lambda_feat: opt.lambda_feat }) : null;
   const message = (t: string) => events.onMessage?.(t);
-  if (stale.length) message(`removed ${stale.length} temporary file${stale.length === 1 ? '' : 's'} left by an interrupted save`);
+  for (const m of settled) message(m);
 
   // Resume, or start from a pretrained (e.g. G1-only) run.
   let state: TrainingState = { epoch: 1, epochIter: 0, totalSteps: 0, globalUnfrozen: false };
-  let resumed = false;
-  if (opt.continue_train) {
-    const saved = loadTrainingState(runDir, 'latest');
-    if (saved && existsSync(netPath(runDir, 'latest', 'G'))) {
+  let resumeFrom: ResumeFiles | null = null;
+  if (opt.continue_train && config.which_epoch !== 'latest') {
+    // As the official code: the networks of epoch N, training on from the epoch after it; the
+    // optimizers start afresh (the official code saves none). The way back from a damaged latest.
+    const n = Number(config.which_epoch);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--continue_train --which_epoch ${config.which_epoch}: give 'latest' or an epoch number`);
+    resumeFrom = { ...checkpointFiles(runDir, String(n)), optimizerG: undefined, optimizerD: undefined };
+    if (!existsSync(resumeFrom.G)) throw new Error(`--continue_train --which_epoch ${n}: no ${resumeFrom.G}`);
+    state = { epoch: n + 1, epochIter: 0, totalSteps: n * data.size, globalUnfrozen: n >= opt.niter_fix_global };
+    message(`continue_train: from the networks of epoch ${n} (${resumeFrom.G}), with fresh optimizers`);
+  } else if (opt.continue_train) {
+    const saved = loadTrainingState(runDir);
+    const files = saved ? checkpointFiles(runDir, 'latest') : null;
+    if (saved && files && existsSync(files.G)) {
       // The official iter.txt holds no step count: it is the items of the epochs before and of this one.
       state = saved.totalSteps === 0 && (saved.epoch > 1 || saved.epochIter > 0) ? { ...saved, totalSteps: (saved.epoch - 1) * data.size + saved.epochIter } : saved;
-      resumed = true;
+      state = { epoch: state.epoch, epochIter: state.epochIter, totalSteps: state.totalSteps, globalUnfrozen: state.globalUnfrozen };
+      resumeFrom = files;
     } else {
       message(`continue_train: no checkpoint in ${runDir} yet; starting from epoch 1`);
     }
@@ -117,18 +128,18 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     setGlobalFrozen(true);
     message(`only the outermost local enhancer trains for the first ${opt.niter_fix_global} epochs`);
   }
-  if (resumed) {
-    loadNetwork(G, netPath(runDir, 'latest', 'G'));
-    loadNetwork(D, netPath(runDir, 'latest', 'D'));
-    if (E) loadNetwork(E, netPath(runDir, 'latest', 'E'));
-    for (const [o, file] of [[optimizerG, 'latest_optim_G.pth'], [optimizerD, 'latest_optim_D.pth']] as const) {
-      if (existsSync(join(runDir, file))) loadOptimizer(o, join(runDir, file));
-    }
+  const pool = opt.pool_size > 0 ? new ImagePool(opt.pool_size, randomSource(deriveSeed(config.seed, 'pool'))) : null;
+  if (resumeFrom) {
+    loadNetwork(G, resumeFrom.G);
+    loadNetwork(D, resumeFrom.D);
+    if (E) loadNetwork(E, resumeFrom.E);
+    if (resumeFrom.optimizerG) loadOptimizer(optimizerG, resumeFrom.optimizerG);
+    if (resumeFrom.optimizerD) loadOptimizer(optimizerD, resumeFrom.optimizerD);
+    if (pool && resumeFrom.pool) pool.restore([...loadTensorDict(resumeFrom.pool, device).values()]);
     optimizerG.setLr(lr);
     optimizerD.setLr(lr);
   }
-
-  const pool = opt.pool_size > 0 ? new ImagePool(opt.pool_size, randomSource(deriveSeed(config.seed, 'pool', state.totalSteps))) : null;
+  const resumed = resumeFrom !== null;
   const stepper = new TrainStep(
     { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null },
     { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan },
@@ -138,11 +149,12 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
 
   const epochs = totalEpochs(opt);
   events.onStart?.({
-    runDir, epochs, datasetSize: data.size, startEpoch: state.epoch, resumed,
+    runDir, epochs, datasetSize: data.size, startEpoch: state.epoch, startStep: state.totalSteps, resumed,
     parameters: { G: G.parameterCount(), D: D.parameterCount(), ...(E ? { E: E.parameterCount() } : {}) },
     networks: { G, D, ...(E ? { E } : {}) },
   });
-  const checkpointParts = () => ({ G, D, E: E ?? undefined, optimizerG, optimizerD });
+  const checkpointParts = () => ({ G, D, E: E ?? undefined, optimizerG, optimizerD, pool: pool ? [...pool.images()] : undefined });
+  const savesEpoch = (epoch: number) => (opt.save_epoch_freq > 0 && epoch % opt.save_epoch_freq === 0) || epoch === epochs;
   let lastLosses: StepLosses | null = null;
 
   for (let epoch = state.epoch; epoch <= epochs; epoch++) {
@@ -154,6 +166,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     for await (const batch of data.epoch(epoch, epochIter)) {
       const t0 = performance.now();
       const display = opt.display_freq > 0 && (state.totalSteps + batch.size) % opt.display_freq < batch.size;
+      pool?.reseed(randomSource(deriveSeed(config.seed, 'pool', state.totalSteps)));
       const { losses, fake } = stepper.step(() => generatorInput(batch, net, features, device), { keepFake: display });
       state.totalSteps += batch.size;
       epochIter += batch.size;
@@ -166,8 +179,10 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
           fake.dispose();
         }
       }
-      if (opt.save_latest_freq > 0 && state.totalSteps % opt.save_latest_freq < batch.size) {
-        saveCheckpoint(runDir, 'latest', checkpointParts(), { ...state, epoch, epochIter });
+      // A save due on an epoch's last iteration is left to the epoch's own save, a moment later.
+      const epochSaveFollows = epochIter >= data.size && savesEpoch(epoch);
+      if (opt.save_latest_freq > 0 && state.totalSteps % opt.save_latest_freq < batch.size && !epochSaveFollows) {
+        saveTrainingCheckpoint(runDir, checkpointParts(), { ...state, epoch, epochIter }, ['latest']);
         events.onSave?.({ which: 'latest', epoch, totalSteps: state.totalSteps });
       }
       killPoint(state.totalSteps);
@@ -183,12 +198,9 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
       message(`epoch ${epoch}: G1 now trains with the local enhancer`);
     }
     const next: TrainingState = { ...state, epoch: epoch + 1, epochIter: 0 };
-    const saveEpoch = opt.save_epoch_freq > 0 && epoch % opt.save_epoch_freq === 0;
-    if (saveEpoch || epoch === epochs) {
-      // The numbered files first: until the latest state moves past this epoch, a crash between
-      // the two saves resumes inside the epoch and writes them again, so none is ever skipped.
-      saveCheckpoint(runDir, String(epoch), { G, D, E: E ?? undefined });
-      saveCheckpoint(runDir, 'latest', checkpointParts(), next);
+    if (savesEpoch(epoch)) {
+      // One generation is both `latest` and the numbered checkpoint: no crash can keep one without the other.
+      saveTrainingCheckpoint(runDir, checkpointParts(), next, ['latest', String(epoch)]);
       events.onSave?.({ which: String(epoch), epoch, totalSteps: state.totalSteps });
     }
     state = next;

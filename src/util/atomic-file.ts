@@ -54,14 +54,15 @@ export function removeStaleTempFiles(dir: string): string[] {
   for (const name of names) {
     const m = TEMP_NAME.exec(name);
     if (!m || processAlive(Number(m[1]))) continue;
-    rmSync(join(dir, name), { force: true });
+    // A folder too: a checkpoint generation is staged as a temporary folder.
+    rmSync(join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
 }
 
 /** Makes a rename in `dir` durable where the platform allows fsync on a folder. */
-function syncDir(dir: string): void {
+export function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
     try {
@@ -93,7 +94,26 @@ export interface StagedFile {
  */
 export function stageFileSync(target: string, content: AtomicContentSync): StagedFile {
   const temp = tempPathFor(target);
-  let fd: number | undefined = openSync(temp, 'wx', 0o644);
+  writeDurableFileSync(temp, content);
+  return {
+    target,
+    temp,
+    commit() {
+      renameSync(temp, target);
+      syncDir(dirname(target));
+    },
+    discard() {
+      rmSync(temp, { force: true });
+    },
+  };
+}
+
+/**
+ * Creates `path` (which must not exist), writes `content` and flushes it to disk; on failure the
+ * file is removed. For files that only become visible by a later rename (of them or their folder).
+ */
+export function writeDurableFileSync(path: string, content: AtomicContentSync): void {
+  let fd: number | undefined = openSync(path, 'wx', 0o644);
   try {
     for (const chunk of chunksOf(content)) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
@@ -111,20 +131,9 @@ export function stageFileSync(target: string, content: AtomicContentSync): Stage
         /* already failing */
       }
     }
-    rmSync(temp, { force: true });
+    rmSync(path, { force: true });
     throw e;
   }
-  return {
-    target,
-    temp,
-    commit() {
-      renameSync(temp, target);
-      syncDir(dirname(target));
-    },
-    discard() {
-      rmSync(temp, { force: true });
-    },
-  };
 }
 
 /** Writes `content` to `target` atomically (synchronously); see the file's comment. */

@@ -30,9 +30,10 @@ test('make-dataset → train → test → eval on tiny synthetic scenes', async 
   assert.equal(trained.status, 0, trained.stderr);
   assert.match(trained.stdout, /done: 6 iterations/);
   const runDir = join(ck, 'tiny');
-  for (const f of ['opt.txt', 'opt.json', 'latest_net_G.pth', 'latest_net_D.pth', '2_net_G.pth', 'latest_optim_G.pth', 'iter.txt', 'loss_log.txt']) {
+  for (const f of ['opt.txt', 'opt.json', 'latest_net_G.pth', 'latest_net_D.pth', '2_net_G.pth', 'iter.txt', 'loss_log.txt', 'latest_state.json']) {
     assert.ok(existsSync(join(runDir, f)), `the run folder has ${f}`);
   }
+  assert.deepEqual(readdirSync(join(runDir, 'generations', 'step-00000006')).sort(), ['net_D.pth', 'net_G.pth', 'optim_D.pth', 'optim_G.pth'], 'the last save');
 
   // test: the architecture comes from the run folder (no --ngf, --n_downsample_global, … here).
   const tested = cli(['test', '--name', 'tiny', '--checkpoints_dir', ck, '--dataroot', data, '--results_dir', results, '--threads', '1']);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Adam, noGrad, tidy, zerosLike, onesLike, keep, type Tensor, type nn } from '../../src/torch/index.js';
 import { GlobalGenerator, initWeights, MultiscaleDiscriminator } from '../../src/models/index.js';
-import { loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint } from '../../src/run/checkpoint.js';
+import { checkpointFiles, loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, saveTrainingCheckpoint } from '../../src/run/checkpoint.js';
+import { GENERATIONS_DIR, type GenerationRecord } from '../../src/run/generation.js';
 import { TrainStep } from '../../src/train/step.js';
 import { PY, python, uniform } from '../models/helpers.js';
 
@@ -60,7 +61,7 @@ function batch() {
   return { condition, input: condition, realImage: uniform([1, 3, 16, 16], 12) };
 }
 
-test('saveCheckpoint → loadNetwork/loadOptimizer restores weights and Adam moments; one more step matches the original', (t) => {
+test('saveTrainingCheckpoint → loadNetwork/loadOptimizer restores weights and Adam moments; one more step matches the original', (t) => {
   const dir = tempDir(t);
   const a = tinyRun(1);
   const b = tinyRun(50, 0.01); // other weights, another lr: all of it must come from the files
@@ -68,21 +69,28 @@ test('saveCheckpoint → loadNetwork/loadOptimizer restores weights and Adam mom
   const data = batch();
   a.step.step(data);
   a.step.step(data);
-  saveCheckpoint(dir, 'latest', { G: a.G, D: a.D, optimizerG: a.optimizerG, optimizerD: a.optimizerD }, { epoch: 2, epochIter: 5, totalSteps: 9, globalUnfrozen: false });
-  assert.deepEqual(readdirSync(dir).sort(), ['iter.txt', 'latest_net_D.pth', 'latest_net_G.pth', 'latest_optim_D.pth', 'latest_optim_G.pth', 'latest_state.json'],
+  saveTrainingCheckpoint(dir, { G: a.G, D: a.D, optimizerG: a.optimizerG, optimizerD: a.optimizerD }, { epoch: 2, epochIter: 5, totalSteps: 9, globalUnfrozen: false }, ['latest']);
+  assert.deepEqual(readdirSync(dir).sort(), [GENERATIONS_DIR, 'iter.txt', 'latest_net_D.pth', 'latest_net_G.pth', 'latest_state.json'],
     'final names only: no temporary file is left behind');
+  assert.deepEqual(readdirSync(join(dir, GENERATIONS_DIR)), ['step-00000009']);
+  assert.deepEqual(readdirSync(join(dir, GENERATIONS_DIR, 'step-00000009')).sort(), ['net_D.pth', 'net_G.pth', 'optim_D.pth', 'optim_G.pth']);
 
-  loadNetwork(b.G, netPath(dir, 'latest', 'G'));
-  loadNetwork(b.D, netPath(dir, 'latest', 'D'));
-  loadOptimizer(b.optimizerG, join(dir, 'latest_optim_G.pth'));
-  loadOptimizer(b.optimizerD, join(dir, 'latest_optim_D.pth'));
+  const files = checkpointFiles(dir, 'latest');
+  loadNetwork(b.G, files.G);
+  loadNetwork(b.D, files.D);
+  loadOptimizer(b.optimizerG, files.optimizerG!);
+  loadOptimizer(b.optimizerD, files.optimizerD!);
   assertSameWeights(a.G, b.G, 'G');
   assertSameWeights(a.D, b.D, 'D');
   assertSameAdam(a.optimizerG, b.optimizerG, 'optimizer G');
   assertSameAdam(a.optimizerD, b.optimizerD, 'optimizer D');
   assert.equal(b.optimizerG.paramGroups[0]!.hyper.lr, 2e-4);
   for (const s of b.optimizerG.state.values()) assert.equal(s.step, 2);
-  assert.deepEqual(loadTrainingState(dir, 'latest'), { epoch: 2, epochIter: 5, totalSteps: 9, globalUnfrozen: false });
+  const state = loadTrainingState(dir) as GenerationRecord;
+  assert.deepEqual({ ...state, files: undefined }, { epoch: 2, epochIter: 5, totalSteps: 9, globalUnfrozen: false, generation: 'step-00000009', names: ['latest'], files: undefined });
+  // The official name is the generation's file itself (a hard link), not a second copy.
+  const sb = readFileSync(netPath(dir, 'latest', 'G'));
+  assert.ok(sb.equals(readFileSync(files.G)));
 
   // Continue both by one step on the same batch: the restored run must land on the same weights.
   const la = a.step.step(data).losses;
@@ -97,15 +105,15 @@ test('the official iter.txt holds the epoch and the iteration, one per line (np.
   const dir = tempDir(t);
   const a = tinyRun(3);
   t.after(() => a.dispose());
-  saveCheckpoint(dir, 'latest', { G: a.G }, { epoch: 3, epochIter: 7, totalSteps: 31, globalUnfrozen: true });
+  saveTrainingCheckpoint(dir, { G: a.G }, { epoch: 3, epochIter: 7, totalSteps: 31, globalUnfrozen: true }, ['latest']);
   // np.savetxt(iter_path, (epoch, epoch_iter), delimiter=',', fmt='%d') writes "3\n7\n".
   assert.equal(readFileSync(join(dir, 'iter.txt'), 'utf8'), '3\n7\n');
 
   // A folder of the official code: iter.txt only, no state file.
   const official = tempDir(t);
   writeFileSync(join(official, 'iter.txt'), '12\n340\n');
-  assert.deepEqual(loadTrainingState(official, 'latest'), { epoch: 12, epochIter: 340, totalSteps: 0, globalUnfrozen: false });
-  assert.equal(loadTrainingState(tempDir(t), 'latest'), undefined, 'nothing to resume from');
+  assert.deepEqual(loadTrainingState(official), { epoch: 12, epochIter: 340, totalSteps: 0, globalUnfrozen: false });
+  assert.equal(loadTrainingState(tempDir(t)), undefined, 'nothing to resume from');
 
   const numpy = spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf-8' });
   if (numpy.status !== 0) {
@@ -192,23 +200,39 @@ test('loadNetwork refuses a checkpoint of another architecture, naming the file;
   assert.throws(() => loadNetwork(wider, absent), (e: Error) => e.message.includes(absent));
 });
 
-test('a save that fails part-way leaves the previous checkpoint whole and consistent, and no temporary files', (t) => {
+test('a save that fails part-way leaves the previous generation current and whole, and no temporary files', (t) => {
   const dir = tempDir(t);
   const a = tinyRun(11);
   const b = tinyRun(12);
   t.after(() => { a.dispose(); b.dispose(); });
   const state = { epoch: 1, epochIter: 2, totalSteps: 2, globalUnfrozen: false };
-  saveCheckpoint(dir, 'latest', { G: a.G, D: a.D, optimizerG: a.optimizerG }, state);
+  saveTrainingCheckpoint(dir, { G: a.G, D: a.D, optimizerG: a.optimizerG }, state, ['latest']);
   const before = readdirSync(dir).sort();
-  // G and D of run b are written, then the optimizer's state cannot be (as a crash or a full disk would).
+  const generationsBefore = readdirSync(join(dir, GENERATIONS_DIR));
+  // G and D of run b are written, then the optimizer's state cannot be (as a full disk would).
   const failing = { stateDict: () => { throw new Error('no space left on device'); } } as unknown as Adam;
-  assert.throws(() => saveCheckpoint(dir, 'latest', { G: b.G, D: b.D, optimizerG: failing }, { ...state, epochIter: 3, totalSteps: 3 }), /no space left/);
+  assert.throws(() => saveTrainingCheckpoint(dir, { G: b.G, D: b.D, optimizerG: failing }, { ...state, epochIter: 3, totalSteps: 3 }, ['latest']), /no space left/);
   assert.deepEqual(readdirSync(dir).sort(), before, 'no temporary file left, no new file');
+  assert.deepEqual(readdirSync(join(dir, GENERATIONS_DIR)), generationsBefore, 'no temporary generation folder left');
   const c = tinyRun(13);
   t.after(() => c.dispose());
   loadNetwork(c.G, netPath(dir, 'latest', 'G'));
-  loadNetwork(c.D, netPath(dir, 'latest', 'D'));
+  loadNetwork(c.D, checkpointFiles(dir, 'latest').D);
   assertSameWeights(a.G, c.G, 'G is still the previous checkpoint\'s');
   assertSameWeights(a.D, c.D, 'D is still the previous checkpoint\'s');
-  assert.deepEqual(loadTrainingState(dir, 'latest'), state);
+  assert.equal(loadTrainingState(dir)!.totalSteps, 2);
+});
+
+test('a generation with a file missing or cut short is refused before anything loads, naming the file, the step and the way back', (t) => {
+  const dir = tempDir(t);
+  const a = tinyRun(14);
+  t.after(() => a.dispose());
+  saveTrainingCheckpoint(dir, { G: a.G, D: a.D, optimizerG: a.optimizerG }, { epoch: 2, epochIter: 0, totalSteps: 4, globalUnfrozen: false }, ['latest', '1']);
+  assert.ok(existsSync(join(dir, '1_net_G.pth')) && existsSync(join(dir, '1_net_D.pth')), 'the numbered names of the same generation');
+  const optim = checkpointFiles(dir, 'latest').optimizerG!;
+  writeFileSync(optim, readFileSync(optim).subarray(0, 100));
+  assert.throws(() => checkpointFiles(dir, 'latest'), (e: Error) =>
+    e.message.includes(optim) && /step 4/.test(e.message) && /has 100 bytes/.test(e.message) && /--which_epoch N \(this run has epochs 1\)/.test(e.message));
+  rmSync(optim);
+  assert.throws(() => checkpointFiles(dir, 'latest'), (e: Error) => e.message.includes(optim) && /is missing/.test(e.message));
 });

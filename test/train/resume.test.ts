@@ -3,13 +3,16 @@
 // iteration, and it finishes on the same iterations, losses and weights as a run never stopped.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { makeSyntheticDataset } from '../../src/data/index.js';
 import { dispose, loadTensorDict, tidy } from '../../src/torch/index.js';
 import { readPthFile } from '../../src/torch/pth/index.js';
 import { adamFromPy, type TrainingState } from '../../src/run/checkpoint.js';
 import { isTempName } from '../../src/util/atomic-file.js';
+import { GENERATIONS_DIR, type GenerationRecord } from '../../src/run/generation.js';
+import { trainCommand } from '../../src/cli/commands/train.js';
 import { cliAsync, tempDir, tinyTrainArgs } from '../cli/helpers.js';
 
 interface LossLine { epoch: number; iter: number; total_steps: number; lr: number; losses: Record<string, number> }
@@ -20,12 +23,15 @@ const readLog = (dir: string): LossLine[] => existsSync(join(dir, 'loss_log.json
 
 const tmpFiles = (dir: string) => readdirSync(dir).filter(isTempName).sort();
 
-/** Every file under a final .pth name parses; state dicts load as tensors, optimizer files as Adam states. */
+/** Every file under a final .pth name (the run folder's, the current generation's) parses; state dicts load as tensors, optimizer files as Adam states. */
 function assertCheckpointsWhole(dir: string): string[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.pth'));
+  const generations = join(dir, GENERATIONS_DIR);
+  const current = readdirSync(generations).map((g) => join(GENERATIONS_DIR, g));
+  assert.equal(current.length, 1, `one generation folder: ${current.join(', ')}`);
+  const files = [...readdirSync(dir), ...readdirSync(join(dir, current[0]!)).map((f) => join(current[0]!, f))].filter((f) => f.endsWith('.pth'));
   for (const f of files) {
     const path = join(dir, f);
-    if (/_net_[GDE]\.pth$/.test(f)) {
+    if (/net_[GDE]\.pth$/.test(f)) {
       const tensors = loadTensorDict(path);
       assert.ok(tensors.size > 0, `${f} holds tensors`);
       dispose(tensors);
@@ -62,7 +68,7 @@ test('kill -9 during training, then --continue_train: resumes at the saved itera
 
   // Every final-named file is whole, wherever the kill fell.
   const files = assertCheckpointsWhole(runDir);
-  assert.ok(files.includes('latest_net_G.pth') && files.includes('latest_optim_D.pth'), files.join(', '));
+  assert.ok(files.includes('latest_net_G.pth') && files.some((f) => f.endsWith('optim_D.pth')), files.join(', '));
   const saved = JSON.parse(readFileSync(join(runDir, 'latest_state.json'), 'utf8')) as TrainingState;
   assert.equal(saved.totalSteps, 6, 'the last save before the kill');
   assert.equal((saved.epoch - 1) * perEpoch + saved.epochIter, saved.totalSteps, 'epoch and iteration agree with the step count');
@@ -87,10 +93,12 @@ test('kill -9 during training, then --continue_train: resumes at the saved itera
   assert.equal(base.status, 0, base.stderr);
   assert.match(base.stdout, new RegExp(`done: ${total} iterations`));
 
-  // The resumed run logged steps saved+1 … 16, starting in the saved epoch right after the saved iteration.
+  // The log holds one record per step: those of the killed run up to the save, then the resumed
+  // run's steps saved+1 … 16, starting in the saved epoch right after the saved iteration.
   const log = readLog(runDir);
-  assert.equal(log.length, linesAtKill + total - saved.totalSteps);
-  const after = log.slice(linesAtKill);
+  assert.deepEqual(log.map((r) => r.total_steps), Array.from({ length: total }, (_, i) => i + 1));
+  assert.match(readFileSync(join(runDir, 'loss_log.txt'), 'utf8'), new RegExp(`Resumed after total_steps ${saved.totalSteps}: the ${linesAtKill - saved.totalSteps} records`));
+  const after = log.slice(saved.totalSteps);
   assert.deepEqual(after.map((r) => r.total_steps), Array.from({ length: total - saved.totalSteps }, (_, i) => saved.totalSteps + 1 + i));
   assert.equal(after[0]!.epoch, Math.floor(saved.totalSteps / perEpoch) + 1);
   assert.equal(after[0]!.iter, (saved.totalSteps % perEpoch) + 1);
@@ -106,7 +114,7 @@ test('kill -9 during training, then --continue_train: resumes at the saved itera
   }
 
   const finalState = JSON.parse(readFileSync(join(runDir, 'latest_state.json'), 'utf8')) as TrainingState;
-  assert.deepEqual(finalState, { epoch: 5, epochIter: 0, totalSteps: total, globalUnfrozen: false });
+  assert.deepEqual([finalState.epoch, finalState.epochIter, finalState.totalSteps, finalState.globalUnfrozen], [5, 0, total, false]);
   assertCheckpointsWhole(runDir);
   assert.ok(existsSync(join(runDir, '4_net_G.pth')));
   for (const net of ['G', 'D']) {
@@ -118,4 +126,38 @@ test('kill -9 during training, then --continue_train: resumes at the saved itera
   }
   assert.deepEqual(tmpFiles(runDir), [], 'the stale temporary files are gone');
   
+});
+
+test('a damaged latest checkpoint is refused naming the file; --continue_train --which_epoch N goes on from epoch N\'s networks as the official code does', async (t) => {
+  const root = tempDir(t, 'p2phd-which-epoch-');
+  const data = join(root, 'data');
+  const ck = join(root, 'checkpoints');
+  await makeSyntheticDataset({ out: data, n: 2, nTest: 1, width: 32, height: 16, seed: 3 });
+  const schedule = ['--niter', '2', '--niter_decay', '0', '--save_latest_freq', '100', '--save_epoch_freq', '1', '--print_freq', '1'];
+  const silent = new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream;
+  await trainCommand([...tinyTrainArgs(data, ck, 'run'), ...schedule], silent);
+  const runDir = join(ck, 'run');
+  const reference = readLog(runDir);
+  assert.deepEqual(reference.map((r) => r.total_steps), [1, 2, 3, 4]);
+
+  // The latest generation loses a file (a disk error, a person's mistake): resuming from it is refused.
+  const state = JSON.parse(readFileSync(join(runDir, 'latest_state.json'), 'utf8')) as GenerationRecord;
+  const optim = join(runDir, GENERATIONS_DIR, state.generation, 'optim_D.pth');
+  rmSync(optim);
+  await assert.rejects(trainCommand([...tinyTrainArgs(data, ck, 'run'), ...schedule, '--niter', '3', '--continue_train'], silent),
+    (e: Error) => e.message.includes(optim) && /step 4/.test(e.message) && /--which_epoch N \(this run has epochs 1, 2\)/.test(e.message));
+
+  // From epoch 1's networks (fresh optimizers), on to epoch 3: epoch 2 is trained again from the same
+  // networks, so its first step's losses (computed before any update) are the first run's.
+  let said = '';
+  const capture = new Writable({ write: (c, _e, cb) => { said += String(c); cb(); } }) as unknown as NodeJS.WriteStream;
+  const result = await trainCommand([...tinyTrainArgs(data, ck, 'run'), ...schedule, '--niter', '3', '--continue_train', '--which_epoch', '1'], capture);
+  assert.match(said, /from the networks of epoch 1 \(.*1_net_G\.pth\), with fresh optimizers/);
+  assert.equal(result.totalSteps, 6);
+  const log = readLog(runDir);
+  assert.deepEqual(log.map((r) => r.total_steps), [1, 2, 3, 4, 5, 6], 'one record per step: the replaced ones were dropped');
+  assert.deepEqual(log[2]!.losses, reference[2]!.losses, 'step 3 starts from epoch 1\'s networks');
+  assert.notDeepEqual(log[3]!.losses, reference[3]!.losses, 'step 4 follows fresh optimizers, not the first run\'s');
+  const final = JSON.parse(readFileSync(join(runDir, 'latest_state.json'), 'utf8')) as GenerationRecord;
+  assert.deepEqual([final.epoch, final.totalSteps, final.names], [4, 6, ['latest', '3']]);
 });

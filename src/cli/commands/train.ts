@@ -42,6 +42,8 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
 
   const result = await train(config, data, {
     onStart(info) {
+      // Steps after the point training starts from are logged anew: the log keeps one record per step.
+      log.resumeAt(info.startStep);
       const m = estimateMemory({ ...net, batchSize: opts.batchSize, no_vgg_loss: opts.no_vgg_loss }, info.parameters, size);
       out.write(`run folder: ${info.runDir}\n`);
       out.write(`training images: ${data.paths}, ${info.epochs} epochs, ${threads} threads on ${device}${info.resumed ? `, resuming at epoch ${info.startEpoch}` : ''}\n`);

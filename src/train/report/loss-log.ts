@@ -3,6 +3,7 @@
 //   (epoch: 1, iters: 100, time: 0.123) G_GAN: 0.812 G_GAN_Feat: 5.123 ...
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../../util/atomic-file.js';
 import { formatFixedPy } from './format.js';
 
 export interface LossRecord {
@@ -68,6 +69,30 @@ export class LossLog {
     if (existsSync(this.jsonPath) && !endsWithNewlineOrEmpty(this.jsonPath)) appendFileSync(this.jsonPath, '\n');
     const now = (opts.now ?? (() => new Date()))();
     appendFileSync(this.txtPath, `================ Training Loss (${formatCTime(now)}) ================\n`);
+  }
+
+  /**
+   * Training (re)starts after step `step`: records of later steps, logged by a run that died
+   * before its next save, are about to be logged again. The JSON log drops them (rewritten
+   * atomically, so readers see one record per step); the text log, append-only as the official
+   * one, gets a line saying that the records after that step above are superseded.
+   */
+  resumeAt(step: number): number {
+    if (!existsSync(this.jsonPath)) return 0;
+    const lines = readFileSync(this.jsonPath, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const kept = lines.filter((l) => {
+      try {
+        const r = JSON.parse(l) as { total_steps?: unknown };
+        return typeof r.total_steps === 'number' && r.total_steps <= step;
+      } catch {
+        return false; // a torn line of the crash
+      }
+    });
+    const dropped = lines.length - kept.length;
+    if (dropped === 0) return 0;
+    writeFileAtomicSync(this.jsonPath, kept.map((l) => l + '\n').join(''));
+    appendFileSync(this.txtPath, `================ Resumed after total_steps ${step}: the ${dropped} record${dropped === 1 ? '' : 's'} logged after it above were replayed below ================\n`);
+    return dropped;
   }
 
   /** Appends the record to both logs; returns the text line (without its newline). */
