@@ -244,11 +244,20 @@ export class Sequential extends Layer {
     this.layers = layers;
     layers.forEach((l, i) => this.registerModule(String(i), l));
   }
-  /** Intermediate outputs are freed on return (autograd keeps what backward needs). */
+  /**
+   * Each intermediate output is freed as soon as the next layer has used it, as PyTorch frees an
+   * activation whose last reference goes: under no_grad nothing else holds it, so synthesis keeps
+   * two activations alive instead of every one of the network's; in training autograd keeps what
+   * backward needs through its own references.
+   */
   forward(x: Tensor): Tensor {
     return tidy(() => {
       let y = x;
-      for (const l of this.layers) y = l.forward(y);
+      for (const l of this.layers) {
+        const next = l.forward(y);
+        if (y !== x && next !== y) y.dispose();
+        y = next;
+      }
       return y;
     });
   }

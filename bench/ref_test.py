@@ -1,0 +1,40 @@
+#!/usr/bin/python3
+"""The official side of bench/test.ts: the generator of NVIDIA/pix2pixHD (models/networks.py,
+located via $REF_PIX2PIXHD) built by networks.define_G as test.py builds it, random weights,
+in eval mode under torch.no_grad(), on a random one-hot label map with an instance-edge channel.
+
+usage: ref_test.py --net local --ngf 32 --w 1024 --h 512 --n 3 --threads 2
+prints: a JSON line {"sec_per_image": median, "peak_rss_mb": ...}
+"""
+import argparse, json, os, resource, sys, time
+import torch
+ref = os.environ.get("REF_PIX2PIXHD")
+if not ref or not os.path.isdir(ref):
+    print(json.dumps({"error": "set REF_PIX2PIXHD to a checkout of NVIDIA/pix2pixHD"})); sys.exit(2)
+sys.path.insert(0, ref)
+from models import networks
+
+p = argparse.ArgumentParser()
+p.add_argument("--net", default="local"); p.add_argument("--label_nc", type=int, default=35)
+p.add_argument("--w", type=int, default=1024); p.add_argument("--h", type=int, default=512)
+p.add_argument("--ngf", type=int, default=32); p.add_argument("--n_downsample_global", type=int, default=4)
+p.add_argument("--n_blocks_global", type=int, default=9); p.add_argument("--n_blocks_local", type=int, default=3)
+p.add_argument("--n", type=int, default=3); p.add_argument("--threads", type=int, default=0); p.add_argument("--seed", type=int, default=0)
+a = p.parse_args()
+if a.threads: torch.set_num_threads(a.threads)
+torch.manual_seed(a.seed)
+G = networks.define_G(a.label_nc + 1, 3, a.ngf, a.net, a.n_downsample_global, a.n_blocks_global, 1, a.n_blocks_local, 'instance', gpu_ids=[])
+G.eval()
+labels = torch.randint(0, a.label_nc, (1, 1, a.h, a.w))
+one_hot = torch.zeros(1, a.label_nc, a.h, a.w).scatter_(1, labels, 1.0)
+x = torch.cat([one_hot, torch.randint(0, 2, (1, 1, a.h, a.w)).float()], 1)
+secs = []
+with torch.no_grad():
+    for _ in range(a.n):
+        t0 = time.perf_counter()
+        y = G(x)
+        y.numpy()
+        secs.append(time.perf_counter() - t0)
+        del y
+secs.sort()
+print(json.dumps({"sec_per_image": secs[len(secs) // 2], "all": secs, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

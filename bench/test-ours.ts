@@ -1,0 +1,43 @@
+// One side of bench/test.ts: this project's synthesis (the `synthesize` that `test` and the editor
+// call) with G built from the options, random weights, on a random one-hot label map with an
+// instance-edge channel, in its own process so that its peak memory is its own. Prints one JSON line.
+//   tsx bench/test-ours.ts --net local --ngf 32 --w 1024 --h 512 --n 3 --threads 2
+import { parseArgs } from 'node:util';
+import { buildGenerator, type NetworkOptions } from '../src/models/from-options.js';
+import { sizeMultiple } from '../src/data/transforms.js';
+import { synthesize } from '../src/infer/synthesize.js';
+import * as T from '../src/torch/index.js';
+
+const { values: a } = parseArgs({
+  options: {
+    net: { type: 'string', default: 'local' }, label_nc: { type: 'string', default: '35' }, w: { type: 'string', default: '1024' },
+    h: { type: 'string', default: '512' }, ngf: { type: 'string', default: '32' }, n_downsample_global: { type: 'string', default: '4' },
+    n_blocks_global: { type: 'string', default: '9' }, n_blocks_local: { type: 'string', default: '3' },
+    n: { type: 'string', default: '3' }, threads: { type: 'string', default: '0' }, seed: { type: 'string', default: '0' },
+  },
+});
+if (Number(a.threads) > 0) T.setNumThreads(Number(a.threads));
+T.manualSeed(Number(a.seed));
+const labelNc = Number(a.label_nc);
+const [w, h] = [Number(a.w), Number(a.h)];
+const o: NetworkOptions = {
+  label_nc: labelNc, input_nc: 3, output_nc: 3, netG: String(a.net), ngf: Number(a.ngf), n_downsample_global: Number(a.n_downsample_global),
+  n_blocks_global: Number(a.n_blocks_global), n_blocks_local: Number(a.n_blocks_local), n_local_enhancers: 1, norm: 'instance', no_instance: false,
+  instance_feat: false, label_feat: false, feat_num: 3, nef: 16, n_downsample_E: 4, ndf: 64, n_layers_D: 3, num_D: 2,
+};
+const G = buildGenerator(o, 1).eval();
+const input = T.keep(T.tidy(() => {
+  const labels = T.randint(0, labelNc, [1, 1, h, w]);
+  const oneHot = T.zeros([1, labelNc, h, w]).scatter(1, labels, 1);
+  return T.cat([oneHot, T.randint(0, 2, [1, 1, h, w]).to('float32')], 1);
+}));
+const seconds: number[] = [];
+for (let i = 0; i < Number(a.n); i++) {
+  const t0 = performance.now();
+  const out = synthesize(G, input, sizeMultiple(o));
+  out.toFloat32Array(); // the result read back, as test does
+  seconds.push((performance.now() - t0) / 1000);
+  out.dispose();
+}
+seconds.sort((x, y) => x - y);
+console.log(JSON.stringify({ sec_per_image: seconds[Math.floor(seconds.length / 2)], all: seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
