@@ -52,6 +52,30 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
   });
 }
 
+// copyFromArray(tensor, typedArray, dtype) copies the array's elements (of `dtype`, laid out as
+// the tensor's shape, row-major) into an existing tensor on any device, converting the dtype if
+// it differs: loading a checkpoint straight into a module's parameters, with no intermediate tensor.
+Napi::Value CopyFromArray(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const at::Tensor& dst = TensorWrap::From(env, info[0], "copyFromArray");
+    if (!info[1].IsTypedArray()) throw std::invalid_argument("copyFromArray: data must be a typed array");
+    auto arr = info[1].As<Napi::TypedArray>();
+    auto dtype = dtypeFromName(info[2].As<Napi::String>().Utf8Value());
+    size_t bytes = (size_t)dst.numel() * c10::elementSize(dtype);
+    if (arr.ByteLength() != bytes) {
+      throw std::invalid_argument("copyFromArray: a tensor of shape [" + c10::Join(", ", dst.sizes()) + "] needs " + std::to_string(bytes) +
+                                  " bytes of " + dtypeName(dtype) + ", the array has " + std::to_string(arr.ByteLength()));
+    }
+    if (bytes == 0) return env.Undefined();
+    at::NoGradGuard noGrad;
+    void* data = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+    auto src = torch::from_blob(data, dst.sizes(), at::TensorOptions().dtype(dtype));
+    dst.copy_(src);
+    return env.Undefined();
+  });
+}
+
 // Runs a JS callback with a parameter's gradient as soon as the autograd engine has finished
 // accumulating it (a post hook on the parameter's AccumulateGrad node), then drops the gradient.
 // An optimizer can so update each parameter inside the backward pass and no parameter keeps a
@@ -280,6 +304,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   exports.Set("NativeTensor", data->tensorCtor.Value());
   exports.Set("fromArray", Napi::Function::New(env, FromArray));
+  exports.Set("copyFromArray", Napi::Function::New(env, CopyFromArray));
   exports.Set("resolveOp", Napi::Function::New(env, ResolveOp));
   exports.Set("opSchema", Napi::Function::New(env, OpSchema));
   exports.Set("callOp", Napi::Function::New(env, CallOp));

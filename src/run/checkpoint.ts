@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
-  type Adam, type AdamHyper, type AdamStateDict, loadTensorDict, tensorFromRaw, tensorToRaw, type nn, type Tensor,
+  type Adam, type AdamHyper, type AdamStateDict, readRawStateDict, tensorFromRaw, tensorToRaw, type nn, type Tensor,
 } from '../torch/index.js';
 import { isRawTensor, PyDict, PyTuple, pthFileChunks, pyFloat, readPthFile, type PyValue } from '../torch/pth/index.js';
 import { stageFileSync, type StagedFile } from '../util/atomic-file.js';
@@ -152,12 +152,8 @@ export function checkpointFiles(dir: string, which: string): ResumeFiles {
 /** Loads a state dict file into a module strictly; the error names the file on any mismatch. */
 export function loadNetwork(module: nn.Module, path: string): void {
   if (!existsSync(path)) throw new Error(`checkpoint not found: ${path}`);
-  const tensors = loadTensorDict(path);
-  try {
-    module.loadStateDict(tensors, { source: path });
-  } finally {
-    for (const t of tensors.values()) t.dispose();
-  }
+  // Each tensor goes from the file's bytes straight into its parameter.
+  module.loadStateDict(readRawStateDict(path), { source: path });
 }
 
 export function loadOptimizer(opt: Adam, path: string): void {

@@ -8,4 +8,4 @@ export * as nn from './nn/index.js';
 export { Adam, type AdamHyper, type AdamStateDict, type AdamParamState } from './optim/adam.js';
 export { SGD, type SgdHyper } from './optim/sgd.js';
 export { autocast, deviceTypeOf, GradScaler, type GradScalerOptions } from './amp.js';
-export { loadTensorDict, saveTensorDict, tensorFromRaw, tensorToRaw } from './serialization.js';
+export { copyFromRaw, loadTensorDict, readRawStateDict, saveTensorDict, tensorFromRaw, tensorToRaw } from './serialization.js';

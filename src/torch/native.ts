@@ -35,6 +35,7 @@ export type NativeValue = NativeTensor | number | boolean | string | null | Nati
 export interface NativeBinding {
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
   fromArray(data: TypedArray, shape: number[], dtype: DType, device?: string): NativeTensor;
+  copyFromArray(tensor: NativeTensor, data: TypedArray, dtype: DType): void;
   resolveOp(name: string, overload: string): number;
   opSchema(id: number): string;
   callOp(id: number, args: unknown[]): NativeValue | undefined;

@@ -9,6 +9,11 @@ export function tensorFromRaw(raw: RawTensor, device?: string): Tensor {
   return new Tensor(native.fromArray(raw.data, raw.shape, raw.dtype, device));
 }
 
+/** Copies a RawTensor's elements into an existing tensor of the same shape (any device, dtype converted). */
+export function copyFromRaw(t: Tensor, raw: RawTensor): void {
+  native.copyFromArray(t.handle, raw.data, raw.dtype);
+}
+
 /** A contiguous CPU copy of a tensor, ready for writePth. */
 export function tensorToRaw(t: Tensor): RawTensor {
   return { kind: 'tensor', dtype: t.dtype, shape: t.shape, data: t.toArray() };
@@ -31,6 +36,23 @@ export function loadTensorDict(path: string, device?: string): Map<string, Tenso
       throw new Error(`${path}: entry '${String(k)}' is ${describeValue(v)}, not a tensor`);
     }
     out.set(String(k), tensorFromRaw(v, device));
+  }
+  return out;
+}
+
+/**
+ * Reads a state dict .pth as raw tensors by key (no engine tensors made): for loading straight
+ * into a module with `loadStateDict`, which copies each into its parameter. Errors name the file.
+ */
+export function readRawStateDict(path: string): Map<string, RawTensor> {
+  const value = readPthFile(path);
+  if (!(value instanceof PyDict)) {
+    throw new Error(`${path}: expected a dict of tensors (a state dict), found ${describeValue(value)}`);
+  }
+  const out = new Map<string, RawTensor>();
+  for (const [k, v] of value) {
+    if (!isRawTensor(v)) throw new Error(`${path}: entry '${String(k)}' is ${describeValue(v)}, not a tensor`);
+    out.set(String(k), v);
   }
   return out;
 }

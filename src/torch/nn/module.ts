@@ -5,6 +5,8 @@ import { clearGrad } from '../optim/optimizer.js';
 import { keep } from '../scope.js';
 import { callOp, isDType, Tensor, type DType } from '../tensor.js';
 import { addIndent } from './describe.js';
+import type { RawTensor } from '../pth/index.js';
+import { copyFromRaw } from '../serialization.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -76,7 +78,7 @@ export abstract class Module {
    * Copies values into the module's tensors. Strict by default: missing keys, unexpected keys and
    * shape mismatches are all listed in one error. `source` names where the values came from.
    */
-  loadStateDict(values: ReadonlyMap<string, Tensor>, opts: { strict?: boolean; source?: string } = {}): { missing: string[]; unexpected: string[] } {
+  loadStateDict(values: ReadonlyMap<string, Tensor | RawTensor>, opts: { strict?: boolean; source?: string } = {}): { missing: string[]; unexpected: string[] } {
     const strict = opts.strict ?? true;
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !values.has(k));
@@ -98,7 +100,9 @@ export abstract class Module {
     noGrad(() => {
       for (const [k, t] of own) {
         const v = values.get(k);
-        if (v) t.copy_(v);
+        // A raw tensor (as read from a .pth) is copied in directly: no engine tensor in between.
+        if (v instanceof Tensor) t.copy_(v);
+        else if (v) copyFromRaw(t, v);
       }
     });
     return { missing, unexpected };

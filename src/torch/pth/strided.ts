@@ -2,8 +2,9 @@
 const MAX_BYTES = 2 ** 32;
 
 /**
- * Copies the elements of a strided view (`offset`, `shape`, `stride`, all in elements) out of a
- * storage's raw bytes into a new contiguous row-major buffer. Bit-exact (elements are moved as
+ * The elements of a strided view (`offset`, `shape`, `stride`, all in elements) of a storage's raw
+ * bytes as a contiguous row-major buffer: a view of `src` when they are contiguous there, else a
+ * new buffer they are copied into. Bit-exact (elements are moved as
  * unsigned integers, so NaN payloads survive). Throws on shapes, strides or offsets that reach
  * outside the storage.
  */
@@ -24,8 +25,7 @@ export function gatherStrided(
   let numel = 1;
   for (const s of shape) numel *= s;
   if (numel * elemSize > MAX_BYTES) throw new Error(`tensor of shape ${fmt(shape)} is too large`);
-  const out = new Uint8Array(numel * elemSize);
-  if (numel === 0) return out;
+  if (numel === 0) return new Uint8Array(0);
 
   let last = offset;
   for (let d = 0; d < shape.length; d++) last += (shape[d]! - 1) * stride[d]!;
@@ -42,11 +42,10 @@ export function gatherStrided(
     if (shape[d] !== 1 && stride[d] !== expected) contiguous = false;
     expected *= shape[d]!;
   }
-  if (contiguous) {
-    out.set(src.subarray(offset * elemSize, (offset + numel) * elemSize));
-    return out;
-  }
+  // The common case (every tensor of a state dict): a view of the storage's bytes, no copy.
+  if (contiguous) return src.subarray(offset * elemSize, (offset + numel) * elemSize);
 
+  const out = new Uint8Array(numel * elemSize);
   const unit = elemSize === 8 ? 4 : elemSize;
   const words = elemSize / unit;
   let s = src;

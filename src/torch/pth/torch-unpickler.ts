@@ -238,7 +238,10 @@ export function materialize(value: unknown, file: string, storageBytes: (key: st
     } catch (e) {
       throw new PthError(file, `tensor in storage '${t.storage.key}': ${(e as Error).message}`);
     }
-    const data = new info.array(out.buffer as ArrayBuffer, 0, out.length / es);
+    // A typed array over the bytes in place where they are aligned (torch.save aligns its records
+    // to 64 bytes), a copy where not.
+    if (out.byteOffset % es !== 0) out = out.slice();
+    const data = new info.array(out.buffer as ArrayBuffer, out.byteOffset, out.length / es);
     const raw: RawTensor = { kind: 'tensor', dtype: t.storage.dtype, shape: [...t.shape], data };
     if (t.requiresGrad) raw.requiresGrad = true;
     return raw;
