@@ -11,6 +11,7 @@
 //             _gtFine_instanceIds, _leftImg8bit, …), so both `0001.png`/`0001.jpg` and the
 //             official Cityscapes preparation pair. When no name matches at all but the folders
 //             hold equally many files, they pair in sorted order, as the official code does.
+//             A photo, instance or feature map that no label map pairs with is an error naming it.
 // cityscapes  DATAROOT/gtFine/{phase}/{city}/{stem}_gtFine_labelIds.png
 //             DATAROOT/gtFine/{phase}/{city}/{stem}_gtFine_instanceIds.png
 //             DATAROOT/leftImg8bit/{phase}/{city}/{stem}_leftImg8bit.png
@@ -135,6 +136,7 @@ function findOfficial(opt: LayoutOptions, dirs: ReturnType<typeof officialDirs>)
 
   const attach = (dir: string, what: string, field: 'inst' | 'image' | 'feat', why: string): void => {
     const files = requireImages(dir, what, opt, why);
+    refuseUnpaired(labels, files, dirs.label, dir, what);
     const paired = pairFiles(used, files, dirs.label, dir, what, labels.length);
     paired.forEach((rel, i) => ((entries[i] as DatasetEntry)[field] = path.join(dir, rel)));
   };
@@ -177,6 +179,25 @@ function requireImages(dir: string, what: string, opt: LayoutOptions, why?: stri
     );
   }
   return files;
+}
+
+/**
+ * A photo (instance map, feature map) that no label map pairs with is an error naming it: it
+ * would be left out of training without a word, and the official loader, which pairs the folders
+ * in sorted order, would pair every file after it with the wrong label map. Files that pair in
+ * sorted order (no name matches at all, equal counts) are all paired and pass.
+ */
+export function refuseUnpaired(labels: readonly string[], others: readonly string[], labelDir: string, otherDir: string, what: string): void {
+  const labelKeys = new Set(labels.map(pairingKey));
+  const orphans = others.filter((rel) => !labelKeys.has(pairingKey(rel)));
+  if (orphans.length === 0 || orphans.length === others.length) return; // all pair, or none by name (pairFiles decides)
+  const shown = orphans.slice(0, 5).map((rel) => path.join(otherDir, rel));
+  throw new DataError(
+    `${orphans.length} ${orphans.length === 1 ? what.replace(/s$/, '') : what} in ${otherDir}${path.sep} ${orphans.length === 1 ? 'has' : 'have'} no label map in ${labelDir}${path.sep}: ` +
+      `${shown.join(', ')}${orphans.length > shown.length ? `, … (${orphans.length - shown.length} more)` : ''} ` +
+      `(looked for ${path.join(labelDir, pairingKey(orphans[0]!))}.*). Add the label maps, or move these files out of the folder.`,
+    shown,
+  );
 }
 
 /**
@@ -243,6 +264,10 @@ function findCityscapes(opt: LayoutOptions): FoundDataset {
     );
   }
   const used = labels.slice(0, Math.min(labels.length, opt.max_dataset_size));
+  if (needImages(opt) && isDir(imageRoot)) {
+    const photos = listImages(imageRoot).filter((r) => r.endsWith('_leftImg8bit.png'));
+    refuseUnpaired(labels, photos, labelRoot, imageRoot, 'photos');
+  }
   const entries = used.map((rel): DatasetEntry => {
     const stemRel = rel.slice(0, -'_gtFine_labelIds.png'.length);
     const label = path.join(labelRoot, rel);

@@ -38,7 +38,7 @@ export interface DataOptions {
   /** … times 2^n_local_enhancers when netG is 'local'. */
   netG: 'global' | 'local';
   n_local_enhancers: number;
-  /** Training: photos are required and flips are on (unless no_flip); the last partial batch is dropped. */
+  /** Training: photos are required and flips are on (unless no_flip). */
   isTrain: boolean;
   /** Seed for shuffles, crop offsets and flips. */
   seed: number;

@@ -19,18 +19,19 @@ export interface TrainingData extends BatchSource {
 
 export function trainingBatches(options: Partial<DataOptions>): TrainingData {
   const { dataset, loader } = openData({ ...options, isTrain: true });
-  const batchSize = dataset.options.batchSize;
   return {
-    size: loader.batchesPerEpoch * batchSize,
+    // Every item, the epoch's last smaller batch included (the official loader keeps it).
+    size: dataset.size,
     paths: dataset.size,
     async sampleSize() {
       const item = await dataset.load(0, 0);
       return { width: item.width, height: item.height };
     },
     async *epoch(epoch: number, skipItems: number): AsyncIterable<Batch> {
-      let skip = Math.floor(skipItems / batchSize);
+      // Whole batches are skipped, counted in items: after the last, smaller batch nothing is left.
+      let skipped = 0;
       for await (const b of loader.epoch(epoch)) {
-        if (skip > 0) { skip--; continue; }
+        if (skipped < skipItems) { skipped += b.size; continue; }
         if (!b.image) throw new Error(`no photo was loaded for ${b.paths.join(', ')}: training needs photos`);
         yield b;
       }
