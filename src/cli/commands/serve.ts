@@ -12,6 +12,11 @@ import { parseRunCommand } from '../run-command.js';
 const EXTRA: OptionDef[] = [
   { name: 'port', kind: 'int', default: 8080, help: 'the port to listen on (0: any free port)', groups: [], range: { min: 0, max: 65535 } },
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'the address to bind; the default keeps the editor on this machine', groups: [] },
+  {
+    name: 'allowed_hosts', kind: 'string', default: '',
+    help: 'comma-separated host names the editor also answers to (it answers to localhost, 127.0.0.1, [::1] and --host; other names are refused with 403 against DNS rebinding)',
+    groups: [],
+  },
   { name: 'workers', kind: 'int', default: 1, help: 'synthesis worker threads, each holding the generator', groups: [], range: { min: 1 } },
   { name: 'queue', kind: 'int', default: LIMITS.defaultQueue, help: 'synthesis requests that may wait for a worker; more are refused with 503 and Retry-After', groups: [], range: { min: 0 } },
 ];
@@ -45,7 +50,7 @@ export async function serveCommand(argv: string[], out: NodeJS.WriteStream = pro
   const server = await startEditorServer({
     runDir: dir, name: config.name, which: config.which_epoch, network: o,
     dataroot, phase: String(config.data.phase), styles: styles.clusters, stylesNote: styles.note, device, threads, halfPrecision,
-    pool: { workers, queue }, host: String(v.host), port,
+    pool: { workers, queue }, host: String(v.host), port, allowedHosts: String(v.allowed_hosts).split(','),
     log: (line) => out.write(`${line}\n`),
   });
   out.write(
