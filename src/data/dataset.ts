@@ -6,7 +6,7 @@ import { findDataset, type DatasetEntry } from './layout.js';
 import { resizeBicubic } from './resample.js';
 import { resolveDataOptions, type DataOptions } from './options.js';
 import { Rng } from '../util/rng.js';
-import { applyPlan, drawParams, planTransform, rgbToNormalizedChw, type TransformPlan } from './transforms.js';
+import { applyPlan, checkGeneratorSize, drawParams, planTransform, rgbToNormalizedChw, type TransformPlan } from './transforms.js';
 import { describeLabelIds, labelIdsOutside } from './labels.js';
 
 export interface DataItem {
@@ -80,8 +80,14 @@ export class AlignedDataset {
     if (featSize) sameSize(entry.label, source, entry.feat as string, featSize, 'feature map');
     if (labelIds) checkLabelIds(labelIds.data, opt.label_nc, entry.label);
 
-    const plan = planTransform(opt, source, drawParams(opt, source, rng as Rng));
+    let plan: TransformPlan;
+    try {
+      plan = planTransform(opt, source, drawParams(opt, source, rng as Rng));
+    } catch (e) {
+      throw new DataError(`${entry.label}: ${(e as Error).message}`, [entry.label]);
+    }
     const out = plan.output;
+    checkGeneratorSize(out, opt, entry.label, source);
 
     const photo = async (file: string): Promise<Float32Array> => {
       const rgb = await readRgb(file);

@@ -41,7 +41,7 @@ export { findDataset, listImages, pairingKey, type DatasetEntry, type FoundDatas
 export { DataError } from './errors.js';
 export { WorkerPool } from './worker-pool.js';
 export { decodeIdMap, encodeIdPng, encodePng, readIdMap, readImageSize, readRgb, IMAGE_EXTENSIONS, type IdMap, type IdMapRole, type RgbImage, type Size } from './image-io.js';
-export { applyPlan, drawParams, planTransform, rgbToNormalizedChw, roundHalfEven, sizeMultiple, type TransformParams, type TransformPlan } from './transforms.js';
+export { applyPlan, checkGeneratorSize, smallestSide, drawParams, planTransform, rgbToNormalizedChw, roundHalfEven, sizeMultiple, type TransformParams, type TransformPlan } from './transforms.js';
 export { resizeBicubic } from './resample.js';
 export { deriveSeed, Rng } from '../util/rng.js';
 export { CITYSCAPES_ID, CITYSCAPES_LABELS, colorizeLabel, interleavedColour, labelPalette, tensorToRgb } from './colorize.js';
