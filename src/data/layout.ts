@@ -41,6 +41,7 @@ export interface FoundDataset {
 type LayoutOptions = Pick<
   DataOptions,
   'dataroot' | 'phase' | 'label_nc' | 'no_instance' | 'load_features' | 'isTrain' | 'use_encoded_image' | 'max_dataset_size' | 'layout' | 'label_dir' | 'inst_dir' | 'img_dir' | 'feat_dir'
+  | 'label_file' | 'inst_file'
 >;
 
 const KNOWN_SUFFIXES = ['_gtFine_labelIds', '_gtFine_instanceIds', '_gtFine_color', '_gtCoarse_labelIds', '_gtCoarse_instanceIds', '_leftImg8bit'];
@@ -81,6 +82,7 @@ function isDir(p: string): boolean {
 
 /** Finds the data set's files for opt.phase and pairs them; throws a DataError listing what was looked for. */
 export function findDataset(opt: LayoutOptions): FoundDataset {
+  if (opt.label_file !== undefined) return singleFile(opt, opt.label_file);
   const root = opt.dataroot;
   if (!isDir(root)) throw new DataError(`dataroot ${root} is not a folder`, [root]);
   const official = officialDirs(opt);
@@ -103,6 +105,29 @@ export function findDataset(opt: LayoutOptions): FoundDataset {
     }
   }
   return layout === 'official' ? findOfficial(opt, official) : findCityscapes(opt);
+}
+
+/** One label map (and instance map) given by path: a one-item data set of the files where they are. */
+function singleFile(opt: LayoutOptions, label: string): FoundDataset {
+  const file = (p: string, what: string): string => {
+    let isFile = false;
+    try {
+      isFile = statSync(p).isFile();
+    } catch {
+      throw new DataError(`${p}: no such ${what}`, [p]);
+    }
+    if (!isFile) throw new DataError(`${p} is a folder, not a ${what} file (give one image; a folder of maps is --dataroot's {phase}_label/)`, [p]);
+    return p;
+  };
+  const labelPath = file(label, 'label map');
+  const inst = opt.no_instance || opt.inst_file === undefined ? null : file(opt.inst_file, 'instance map');
+  if (!opt.no_instance && inst === null) throw new DataError(`${label}: the run takes an instance map too (or set no_instance)`, [label]);
+  if (needImages(opt)) throw new DataError(`${label}: a label map given alone has no photo to train on or to encode`, [label]);
+  return {
+    layout: 'official',
+    entries: [{ key: pairingKey(path.basename(labelPath)), label: labelPath, inst, image: null, feat: null }],
+    dirs: { label: path.dirname(labelPath), inst: inst ? path.dirname(inst) : null, image: null, feat: null },
+  };
 }
 
 function listSubfolders(root: string): string {

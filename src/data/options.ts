@@ -57,6 +57,12 @@ export interface DataOptions {
   inst_dir?: string;
   img_dir?: string;
   feat_dir?: string;
+  /**
+   * One label map given by path (test --label) instead of a data set's folders, with its instance
+   * map (inst_file); read where it is, so every message names the user's own file.
+   */
+  label_file?: string;
+  inst_file?: string;
 }
 
 export const DEFAULT_DATA_OPTIONS: Readonly<DataOptions> = Object.freeze({
