@@ -6,7 +6,7 @@ import { findDataset, type DatasetEntry } from './layout.js';
 import { resizeBicubic } from './resample.js';
 import { resolveDataOptions, type DataOptions } from './options.js';
 import { Rng } from '../util/rng.js';
-import { applyPlan, checkGeneratorSize, drawParams, planTransform, rgbToNormalizedChw, type TransformPlan } from './transforms.js';
+import { applyPlan, drawParams, planTransform, rgbToNormalizedChw, type TransformPlan } from './transforms.js';
 import { describeLabelIds, labelIdsOutside } from './labels.js';
 
 export interface DataItem {
@@ -87,7 +87,6 @@ export class AlignedDataset {
       throw new DataError(`${entry.label}: ${(e as Error).message}`, [entry.label]);
     }
     const out = plan.output;
-    checkGeneratorSize(out, opt, entry.label, source);
 
     const photo = async (file: string): Promise<Float32Array> => {
       const rgb = await readRgb(file);

@@ -1,6 +1,6 @@
 // The data layer's loader as the trainer's batch source: a fixed number of items per epoch,
 // resumable mid-epoch (the skipped batches are drawn and dropped, so the order is the same).
-import { openData, type Batch, type DataOptions } from '../data/index.js';
+import { checkGeneratorSize, openData, type Batch, type DataOptions } from '../data/index.js';
 
 /** Where the batches come from: a fixed number of items per epoch, resumable mid-epoch. */
 export interface BatchSource {
@@ -25,6 +25,7 @@ export function trainingBatches(options: Partial<DataOptions>): TrainingData {
     paths: dataset.size,
     async sampleSize() {
       const item = await dataset.load(0, 0);
+      checkGeneratorSize(item, dataset.options, item.path, { width: item.sourceWidth, height: item.sourceHeight });
       return { width: item.width, height: item.height };
     },
     async *epoch(epoch: number, skipItems: number): AsyncIterable<Batch> {
@@ -33,6 +34,8 @@ export function trainingBatches(options: Partial<DataOptions>): TrainingData {
       for await (const b of loader.epoch(epoch)) {
         if (skipped < skipItems) { skipped += b.size; continue; }
         if (!b.image) throw new Error(`no photo was loaded for ${b.paths.join(', ')}: training needs photos`);
+        // G's smallest input, named by file (the data options carry G's shape: n_downsample_global, netG, …).
+        checkGeneratorSize(b, dataset.options, b.paths[0]!, b.sourceSizes[0]);
         yield b;
       }
     },

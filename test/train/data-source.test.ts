@@ -26,3 +26,17 @@ test('--batchSize 3 over 7 images: batches of 3, 3 and 1 each epoch; resuming af
   assert.deepEqual(await indices(data.epoch(1, 6)), [[6]], 'the last, smaller batch is not skipped before it is trained');
   assert.deepEqual(await indices(data.epoch(1, 7)), [], 'nor replayed after it');
 });
+
+test('training maps smaller than G takes are refused naming the file and the minimum side, before the first step', async (t) => {
+  const dir = tempDir(t);
+  await writeGrey8(path.join(dir, 'train_label/small.png'), 8, 4, () => 7);
+  await writeRgb(path.join(dir, 'train_img/small.png'), 8, 4, () => [0, 0, 0]);
+  const data = trainingBatches({ dataroot: dir, no_instance: true, resize_or_crop: 'none', n_downsample_global: 2, label_nc: 35, nThreads: 1 });
+  const file = path.join(dir, 'train_label', 'small.png');
+  const expected = (e: Error) => e.message.startsWith(`${file} is too small for the generator (8×4): with n_downsample_global 2 every side must be at least 5 pixels`);
+  await assert.rejects(data.sampleSize(), expected);
+  await assert.rejects(indices(data.epoch(1, 0)), expected);
+  // Rounded to nothing by resize_or_crop none (n_downsample_global 4: multiples of 16): the file is named too.
+  await assert.rejects(trainingBatches({ dataroot: dir, no_instance: true, resize_or_crop: 'none', n_downsample_global: 4, label_nc: 35 }).sampleSize(),
+    (e: Error) => e.message.startsWith(`${file}: an image of 8×4 rounds to 0×0`));
+});
