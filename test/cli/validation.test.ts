@@ -2,7 +2,7 @@
 // option and what is wrong, a non-zero exit status, and nothing written (no run or results folder,
 // no temporary copy left behind).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,11 +33,14 @@ test('train → test: a partial last batch is trained, --no_html names no page, 
   assert.equal(cli(['make-dataset', 'synthetic', '--out', data, '--n', '3', '--n_test', '1', '--size', '64x32', '--seed', '3']).status, 0);
 
   // 3 images in batches of 2: the official loader (drop_last=False) trains on all 3 each epoch.
-  const trained = cli(['train', ...tinyTrainArgs(data, ck, 'tiny'), '--niter', '1', '--niter_decay', '0', '--batchSize', '2', '--serial_batches', '--no_instance']);
+  const trained = cli(['train', ...tinyTrainArgs(data, ck, 'tiny'), '--niter', '1', '--niter_decay', '0', '--batchSize', '2', '--serial_batches', '--no_instance', '--print_freq', '2']);
   assert.equal(trained.status, 0, trained.stderr);
   assert.match(trained.stdout, /done: 3 iterations; checkpoints in /);
   assert.doesNotMatch(trained.stdout, /web\/index\.html/, '--no_html writes no page, and none is named');
   assert.ok(!existsSync(join(ck, 'tiny', 'web', 'index.html')));
+  // print_freq 2: steps 2 and 3 (the batch of 1) pass one multiple of 2, so one loss line, not two.
+  const logged = readFileSync(join(ck, 'tiny', 'loss_log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { total_steps: number }).total_steps);
+  assert.deepEqual(logged, [2]);
 
   const testArgs = ['test', '--name', 'tiny', '--checkpoints_dir', ck, '--results_dir', results, '--threads', '1'];
   const temporaryCopies = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('pix2pixhd-test-'));
