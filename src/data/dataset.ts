@@ -80,7 +80,12 @@ export class AlignedDataset {
     if (featSize) sameSize(entry.label, source, entry.feat as string, featSize, 'feature map');
     if (labelIds) checkLabelIds(labelIds.data, opt.label_nc, entry.label);
 
-    const plan = planTransform(opt, source, drawParams(opt, source, rng as Rng));
+    let plan: TransformPlan;
+    try {
+      plan = planTransform(opt, source, drawParams(opt, source, rng as Rng));
+    } catch (e) {
+      throw new DataError(`${entry.label}: ${(e as Error).message}`, [entry.label]);
+    }
     const out = plan.output;
 
     const photo = async (file: string): Promise<Float32Array> => {

@@ -17,7 +17,7 @@
 //   use_encoded_image  read photos at test time                                false
 //   n_downsample_global, netG, n_local_enhancers   'none' rounds sizes to 2^n_downsample_global
 //                      (× 2^n_local_enhancers for netG 'local')                4, 'global', 1
-//   isTrain            training (photos required, flips, drop partial batch)  true
+//   isTrain            training (photos required, flips)                       true
 //   seed               shuffles, crops, flips                                 0
 //   nThreads           batches decoded ahead                                   2
 //   workers            (ours) worker threads loading items; 0 = main thread    0
@@ -41,7 +41,7 @@ export { findDataset, listImages, pairingKey, type DatasetEntry, type FoundDatas
 export { DataError } from './errors.js';
 export { WorkerPool } from './worker-pool.js';
 export { decodeIdMap, encodeIdPng, encodePng, readIdMap, readImageSize, readRgb, IMAGE_EXTENSIONS, type IdMap, type IdMapRole, type RgbImage, type Size } from './image-io.js';
-export { applyPlan, drawParams, planTransform, rgbToNormalizedChw, roundHalfEven, sizeMultiple, type TransformParams, type TransformPlan } from './transforms.js';
+export { applyPlan, checkGeneratorSize, smallestSide, drawParams, planTransform, rgbToNormalizedChw, roundHalfEven, sizeMultiple, type TransformParams, type TransformPlan } from './transforms.js';
 export { resizeBicubic } from './resample.js';
 export { deriveSeed, Rng } from '../util/rng.js';
 export { CITYSCAPES_ID, CITYSCAPES_LABELS, colorizeLabel, interleavedColour, labelPalette, tensorToRgb } from './colorize.js';
@@ -58,7 +58,8 @@ export function openData(
   const pool = o.workers > 0 ? new WorkerPool(dataset, o.workers) : null;
   const loader = new DataLoader<DataItem, Batch>(
     pool ?? dataset,
-    { batchSize: o.batchSize, serial_batches: o.serial_batches, seed: o.seed, nThreads: o.nThreads, drop_last: o.isTrain },
+    // The official loader is torch's DataLoader with drop_last=False: an epoch's last, smaller batch is trained on too.
+    { batchSize: o.batchSize, serial_batches: o.serial_batches, seed: o.seed, nThreads: o.nThreads, drop_last: false },
     collateItems,
     onEvent,
   );

@@ -11,6 +11,7 @@
 //             _gtFine_instanceIds, _leftImg8bit, …), so both `0001.png`/`0001.jpg` and the
 //             official Cityscapes preparation pair. When no name matches at all but the folders
 //             hold equally many files, they pair in sorted order, as the official code does.
+//             A photo, instance or feature map that no label map pairs with is an error naming it.
 // cityscapes  DATAROOT/gtFine/{phase}/{city}/{stem}_gtFine_labelIds.png
 //             DATAROOT/gtFine/{phase}/{city}/{stem}_gtFine_instanceIds.png
 //             DATAROOT/leftImg8bit/{phase}/{city}/{stem}_leftImg8bit.png
@@ -40,6 +41,7 @@ export interface FoundDataset {
 type LayoutOptions = Pick<
   DataOptions,
   'dataroot' | 'phase' | 'label_nc' | 'no_instance' | 'load_features' | 'isTrain' | 'use_encoded_image' | 'max_dataset_size' | 'layout' | 'label_dir' | 'inst_dir' | 'img_dir' | 'feat_dir'
+  | 'label_file' | 'inst_file'
 >;
 
 const KNOWN_SUFFIXES = ['_gtFine_labelIds', '_gtFine_instanceIds', '_gtFine_color', '_gtCoarse_labelIds', '_gtCoarse_instanceIds', '_leftImg8bit'];
@@ -80,6 +82,7 @@ function isDir(p: string): boolean {
 
 /** Finds the data set's files for opt.phase and pairs them; throws a DataError listing what was looked for. */
 export function findDataset(opt: LayoutOptions): FoundDataset {
+  if (opt.label_file !== undefined) return singleFile(opt, opt.label_file);
   const root = opt.dataroot;
   if (!isDir(root)) throw new DataError(`dataroot ${root} is not a folder`, [root]);
   const official = officialDirs(opt);
@@ -102,6 +105,29 @@ export function findDataset(opt: LayoutOptions): FoundDataset {
     }
   }
   return layout === 'official' ? findOfficial(opt, official) : findCityscapes(opt);
+}
+
+/** One label map (and instance map) given by path: a one-item data set of the files where they are. */
+function singleFile(opt: LayoutOptions, label: string): FoundDataset {
+  const file = (p: string, what: string): string => {
+    let isFile = false;
+    try {
+      isFile = statSync(p).isFile();
+    } catch {
+      throw new DataError(`${p}: no such ${what}`, [p]);
+    }
+    if (!isFile) throw new DataError(`${p} is a folder, not a ${what} file (give one image; a folder of maps is --dataroot's {phase}_label/)`, [p]);
+    return p;
+  };
+  const labelPath = file(label, 'label map');
+  const inst = opt.no_instance || opt.inst_file === undefined ? null : file(opt.inst_file, 'instance map');
+  if (!opt.no_instance && inst === null) throw new DataError(`${label}: the run takes an instance map too (or set no_instance)`, [label]);
+  if (needImages(opt)) throw new DataError(`${label}: a label map given alone has no photo to train on or to encode`, [label]);
+  return {
+    layout: 'official',
+    entries: [{ key: pairingKey(path.basename(labelPath)), label: labelPath, inst, image: null, feat: null }],
+    dirs: { label: path.dirname(labelPath), inst: inst ? path.dirname(inst) : null, image: null, feat: null },
+  };
 }
 
 function listSubfolders(root: string): string {
@@ -135,6 +161,7 @@ function findOfficial(opt: LayoutOptions, dirs: ReturnType<typeof officialDirs>)
 
   const attach = (dir: string, what: string, field: 'inst' | 'image' | 'feat', why: string): void => {
     const files = requireImages(dir, what, opt, why);
+    refuseUnpaired(labels, files, dirs.label, dir, what);
     const paired = pairFiles(used, files, dirs.label, dir, what, labels.length);
     paired.forEach((rel, i) => ((entries[i] as DatasetEntry)[field] = path.join(dir, rel)));
   };
@@ -177,6 +204,25 @@ function requireImages(dir: string, what: string, opt: LayoutOptions, why?: stri
     );
   }
   return files;
+}
+
+/**
+ * A photo (instance map, feature map) that no label map pairs with is an error naming it: it
+ * would be left out of training without a word, and the official loader, which pairs the folders
+ * in sorted order, would pair every file after it with the wrong label map. Files that pair in
+ * sorted order (no name matches at all, equal counts) are all paired and pass.
+ */
+export function refuseUnpaired(labels: readonly string[], others: readonly string[], labelDir: string, otherDir: string, what: string): void {
+  const labelKeys = new Set(labels.map(pairingKey));
+  const orphans = others.filter((rel) => !labelKeys.has(pairingKey(rel)));
+  if (orphans.length === 0 || orphans.length === others.length) return; // all pair, or none by name (pairFiles decides)
+  const shown = orphans.slice(0, 5).map((rel) => path.join(otherDir, rel));
+  throw new DataError(
+    `${orphans.length} ${orphans.length === 1 ? what.replace(/s$/, '') : what} in ${otherDir}${path.sep} ${orphans.length === 1 ? 'has' : 'have'} no label map in ${labelDir}${path.sep}: ` +
+      `${shown.join(', ')}${orphans.length > shown.length ? `, … (${orphans.length - shown.length} more)` : ''} ` +
+      `(looked for ${path.join(labelDir, pairingKey(orphans[0]!))}.*). Add the label maps, or move these files out of the folder.`,
+    shown,
+  );
 }
 
 /**
@@ -243,6 +289,10 @@ function findCityscapes(opt: LayoutOptions): FoundDataset {
     );
   }
   const used = labels.slice(0, Math.min(labels.length, opt.max_dataset_size));
+  if (needImages(opt) && isDir(imageRoot)) {
+    const photos = listImages(imageRoot).filter((r) => r.endsWith('_leftImg8bit.png'));
+    refuseUnpaired(labels, photos, labelRoot, imageRoot, 'photos');
+  }
   const entries = used.map((rel): DatasetEntry => {
     const stemRel = rel.slice(0, -'_gtFine_labelIds.png'.length);
     const label = path.join(labelRoot, rel);

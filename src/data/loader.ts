@@ -26,7 +26,7 @@ export interface LoaderOptions {
   seed: number;
   /** Batches decoded ahead of the one being consumed (0 acts as 1). */
   nThreads: number;
-  /** Drop the last partial batch (the official loader does, training uses equal batches). */
+  /** Drop the last partial batch. The official loader (torch's DataLoader, drop_last=False) keeps it, as openData does. */
   drop_last: boolean;
 }
 
@@ -46,7 +46,7 @@ export class DataLoader<I, B> {
     private readonly collate: (items: I[]) => B,
     private readonly onEvent?: (e: LoaderEvent) => void,
   ) {
-    this.options = { batchSize: 1, serial_batches: false, seed: 0, nThreads: 2, drop_last: true, ...options };
+    this.options = { batchSize: 1, serial_batches: false, seed: 0, nThreads: 2, drop_last: false, ...options };
     if (!Number.isInteger(this.options.batchSize) || this.options.batchSize < 1) throw new Error(`batchSize must be a positive integer; got ${this.options.batchSize}`);
   }
 

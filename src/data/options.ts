@@ -38,7 +38,7 @@ export interface DataOptions {
   /** … times 2^n_local_enhancers when netG is 'local'. */
   netG: 'global' | 'local';
   n_local_enhancers: number;
-  /** Training: photos are required and flips are on (unless no_flip); the last partial batch is dropped. */
+  /** Training: photos are required and flips are on (unless no_flip). */
   isTrain: boolean;
   /** Seed for shuffles, crop offsets and flips. */
   seed: number;
@@ -57,6 +57,12 @@ export interface DataOptions {
   inst_dir?: string;
   img_dir?: string;
   feat_dir?: string;
+  /**
+   * One label map given by path (test --label) instead of a data set's folders, with its instance
+   * map (inst_file); read where it is, so every message names the user's own file.
+   */
+  label_file?: string;
+  inst_file?: string;
 }
 
 export const DEFAULT_DATA_OPTIONS: Readonly<DataOptions> = Object.freeze({

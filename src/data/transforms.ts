@@ -19,6 +19,7 @@
 import type { DataOptions } from './options.js';
 import type { Rng } from '../util/rng.js';
 import type { Size } from './image-io.js';
+import { DataError } from './errors.js';
 
 export interface TransformParams {
   /** Crop offset: in the resized image, where the crop square's top-left corner lies. */
@@ -72,6 +73,33 @@ export function sizeMultiple(opt: { n_downsample_global: number; netG: string; n
   let base = 2 ** opt.n_downsample_global;
   if (opt.netG === 'local') base *= 2 ** opt.n_local_enhancers;
   return base;
+}
+
+type GeneratorShape = { n_downsample_global: number; netG: string; n_local_enhancers: number };
+
+/**
+ * The smallest side G can take (before synthesis pads it to sizeMultiple): G's bottleneck needs at
+ * least 2 pixels for its reflection padding of 1, and G1's first layer (at 1/2^n_local_enhancers
+ * of the size for netG local) at least 4 for its padding of 3. Smaller maps reach libtorch as
+ * "Padding size should be less than the corresponding input dimension", naming no file.
+ */
+export function smallestSide(opt: GeneratorShape): number {
+  const multiple = sizeMultiple(opt);
+  const bottleneckPixels = opt.n_downsample_global === 0 ? 4 : 2;
+  return multiple * (bottleneckPixels - 1) + 1;
+}
+
+/** Refuses a map G cannot take, naming the file, its size (and what the transforms made of it) and the minimum. */
+export function checkGeneratorSize(size: Size, opt: GeneratorShape, file: string, source: Size = size): void {
+  const min = smallestSide(opt);
+  if (size.width >= min && size.height >= min) return;
+  const transformed = source.width !== size.width || source.height !== size.height ? ` (${source.width}×${source.height} on disk, ${size.width}×${size.height} after resize_or_crop)` : ` (${size.width}×${size.height})`;
+  throw new DataError(
+    `${file} is too small for the generator${transformed}: with n_downsample_global ${opt.n_downsample_global}` +
+      `${opt.netG === 'local' ? ` and ${opt.n_local_enhancers} local enhancer(s)` : ''} every side must be at least ${min} pixels. ` +
+      'Use larger maps, or a resize_or_crop mode and loadSize that scale them up.',
+    [file],
+  );
 }
 
 /** Where an item's pixels come from, given its source size and drawn parameters. */

@@ -6,7 +6,7 @@
 //   - 'encoder': E on the real photo (use_encoded_image): every object keeps its own look;
 //   - 'styles':  per object a cluster of its class from the cluster file (encode-features),
 //                chosen by a styles file or drawn at random, seeded per image.
-import { colorizeLabel, openData, sizeMultiple, tensorToRgb, type DataOptions } from '../data/index.js';
+import { checkGeneratorSize, colorizeLabel, openData, sizeMultiple, tensorToRgb, type DataOptions } from '../data/index.js';
 import type { ChosenFeature } from '../features/feature-map.js';
 import type { Generator, NetworkOptions } from '../models/from-options.js';
 import { usesFeatures } from '../models/from-options.js';
@@ -61,6 +61,8 @@ export async function* synthesizeDataset(
     count++;
     const source = b.sourceSizes[0]!;
     const { width: w, height: h } = b;
+    // The data layer read these maps for a G of no downsampling ('none'): G's own minimum, naming the file.
+    checkGeneratorSize({ width: w, height: h }, o, b.paths[0]!, source);
     let chosen: ChosenFeature[] | null = null;
     const pictures = tidy(() => {
       const x = generatorInput({ ...b, feat: null }, o, features ?? null, device);

@@ -1,7 +1,7 @@
 // Parses a command line into typed option values: official option names, values checked against
-// their kind and choices, unknown options rejected with the closest known name.
+// their kind, choices and range, unknown options rejected with the closest known name.
 import { parseArgs } from 'node:util';
-import { defaultsFor, OPTION_DEFS, OPTIONS_BY_NAME, type OptionDef, type OptionGroup, type OptionValue } from './definitions.js';
+import { defaultsFor, OPTION_DEFS, OPTIONS_BY_NAME, type NumericRange, type OptionDef, type OptionGroup, type OptionValue } from './definitions.js';
 
 export interface ParsedOptions {
   values: Record<string, OptionValue>;
@@ -19,15 +19,37 @@ function convert(def: OptionDef, raw: string): OptionValue {
       throw new OptionError(`--${def.name} takes an integer, got '${raw}'`);
     }
     if (def.choices && !def.choices.includes(String(v))) throw new OptionError(`--${def.name} must be one of ${def.choices.join(', ')}, got '${raw}'`);
-    return v;
+    return inRange(def, v, raw);
   }
   if (def.kind === 'float') {
     const v = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(v)) throw new OptionError(`--${def.name} takes a number, got '${raw}'`);
-    return v;
+    return inRange(def, v, raw);
   }
   if (def.choices && !def.choices.includes(raw)) throw new OptionError(`--${def.name} must be one of ${def.choices.join(', ')}, got '${raw}'`);
+  const problem = def.check?.(raw);
+  if (problem !== undefined) throw new OptionError(`--${def.name}: ${problem}`);
   return raw;
+}
+
+/** The option's range as words: "at least 1", "in [0, 1)", "above 0". */
+export function describeRange(r: NumericRange): string {
+  const low = r.min !== undefined ? `[${r.min}` : r.above !== undefined ? `(${r.above}` : undefined;
+  const high = r.max !== undefined ? `${r.max}]` : r.below !== undefined ? `${r.below})` : undefined;
+  if (low && high) return `in ${low}, ${high}`;
+  if (low) return r.min !== undefined ? `at least ${r.min}` : `above ${r.above}`;
+  if (high) return r.max !== undefined ? `at most ${r.max}` : `below ${r.below}`;
+  return 'any number';
+}
+
+/** Refuses a value outside the option's range, naming the option, the range and what it is for. */
+function inRange(def: OptionDef, v: number, raw: string): number {
+  const r = def.range;
+  if (!r) return v;
+  const ok = (r.min === undefined || v >= r.min) && (r.max === undefined || v <= r.max)
+    && (r.below === undefined || v < r.below) && (r.above === undefined || v > r.above);
+  if (!ok) throw new OptionError(`--${def.name} must be ${describeRange(r)} (${def.help}), got '${raw}'`);
+  return v;
 }
 
 function closest(name: string, candidates: string[]): string | undefined {
@@ -49,6 +71,25 @@ function closest(name: string, candidates: string[]): string | undefined {
 }
 
 /**
+ * `--lr -1` as `--lr=-1`: Python's argparse takes a negative number as an option's value (the
+ * official scripts write `--gpu_ids -1`), node's parseArgs calls it ambiguous; joined, the value
+ * reaches the kind and range checks, which say what is wrong with it.
+ */
+function joinNegativeValues(argv: readonly string[], byName: ReadonlyMap<string, OptionDef>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const def = arg.startsWith('--') && !arg.includes('=') ? byName.get(arg.slice(2)) : undefined;
+    if (def && def.kind !== 'flag' && next !== undefined && /^-(\d|\.\d|inf$)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/**
  * Parses argv for a command taking the options of `groups` (plus `extra` definitions of its
  * own); `commandDefaults` overrides defaults (test's phase is 'test').
  */
@@ -62,7 +103,7 @@ export function parseOptions(
   for (const d of defs) config[d.name] = { type: d.kind === 'flag' ? 'boolean' : 'string' };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: config, strict: true, allowPositionals: opts.allowPositionals ?? false });
+    parsed = parseArgs({ args: joinNegativeValues(argv, byName), options: config, strict: true, allowPositionals: opts.allowPositionals ?? false });
   } catch (e) {
     const msg = (e as Error).message;
     const m = /Unknown option '--?([^']+)'/.exec(msg);
@@ -89,7 +130,7 @@ export function helpText(usage: string, description: string, groups: readonly Op
   const defs = [...OPTION_DEFS.filter((d) => d.groups.some((g) => groups.includes(g))), ...extra];
   const lines = defs.map((d) => {
     const def = commandDefaults[d.name] ?? d.default;
-    const shown = d.kind === 'flag' ? '' : ` ${d.kind === 'string' ? `<${d.choices ? d.choices.join('|') : 'text'}>` : `<${d.kind}>`} (default ${def === Number.POSITIVE_INFINITY ? 'inf' : JSON.stringify(def)})`;
+    const shown = d.kind === 'flag' ? '' : ` ${d.kind === 'string' ? `<${d.choices ? d.choices.join('|') : 'text'}>` : `<${d.kind}>`} (default ${def === Number.POSITIVE_INFINITY ? 'inf' : JSON.stringify(def)}${d.range ? `; ${describeRange(d.range)}` : ''})`;
     return `  --${d.name}${shown}\n      ${d.help}`;
   });
   return `usage: ${usage}\n\n${description}\n\noptions:\n${lines.join('\n')}\n`;

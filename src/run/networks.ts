@@ -3,7 +3,44 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { Encoder } from '../models/encoder.js';
 import { buildEncoder, buildGenerator, usesFeatures, type Generator, type NetworkOptions } from '../models/from-options.js';
-import { checkpointFiles, loadNetwork } from './checkpoint.js';
+import { readRawStateDict, type nn } from '../torch/index.js';
+import { checkpointFiles } from './checkpoint.js';
+import { loadRunOptions } from './options-file.js';
+
+/**
+ * Loads a checkpoint into a module strictly. A file that cannot be read is reported as it is; a
+ * file whose tensors do not fit gets `hint` only when the options can be the cause: when they were
+ * given by hand because the folder keeps no saved options (opt.json / opt.txt). With saved options
+ * the options are the run's own, so the checkpoint is what differs.
+ */
+function loadStrictly(module: nn.Module, path: string, dir: string, hint: (keys: string[]) => string): void {
+  // Each tensor goes from the file's bytes straight into its parameter.
+  const tensors = readRawStateDict(path);
+  try {
+    module.loadStateDict(tensors, { source: path });
+  } catch (e) {
+    const why = loadRunOptions(dir) === undefined
+      ? hint([...tensors.keys()])
+      : `the run's saved options in ${dir} (opt.json / opt.txt) do not describe this checkpoint's network: was the file replaced, or copied from another run?`;
+    throw new Error(`${(e as Error).message}\n(${why})`);
+  }
+}
+
+/**
+ * Why G's checkpoint may not fit the options given by hand. The published local models (e.g.
+ * label2city_1024p) hold `model1_1.*`, `model1_2.*` (the local enhancer) beside G1's `model.*`:
+ * loaded with the default --netG global they need --netG local and their enhancer count.
+ */
+function generatorHint(o: NetworkOptions, keys: string[]): string {
+  const enhancers = Math.max(0, ...keys.map((k) => /^model(\d+)_[12]\./.exec(k)).filter((m) => m !== null).map((m) => Number(m[1])));
+  const generic = "give the run's own --netG, --ngf, --n_downsample_global, … or keep opt.json beside the checkpoint";
+  if (enhancers > 0 && (o.netG !== 'local' || o.n_local_enhancers !== enhancers)) {
+    return `this checkpoint is a local generator with ${enhancers} local enhancer${enhancers === 1 ? '' : 's'} (its model${enhancers}_1.* / model${enhancers}_2.* tensors): ` +
+      `give --netG local${enhancers === 1 ? '' : ` --n_local_enhancers ${enhancers}`} (and the run's --ngf, --n_downsample_global, …)`;
+  }
+  if (enhancers === 0 && o.netG === 'local') return `this checkpoint has no local enhancer (no model1_* tensors): it is a global generator, --netG global; ${generic}`;
+  return `the options describe a different network than the checkpoint: ${generic}`;
+}
 
 export function loadGenerator(o: NetworkOptions, dir: string, which: string, device = 'cpu'): Generator {
   // 'latest' of a training run: its current generation, whose G and E always belong together.
@@ -17,10 +54,10 @@ export function loadGenerator(o: NetworkOptions, dir: string, which: string, dev
   }
   const G = buildGenerator(o, 0);
   try {
-    loadNetwork(G, path);
+    loadStrictly(G, path, dir, (keys) => generatorHint(o, keys));
   } catch (e) {
     G.dispose();
-    throw new Error(`${(e as Error).message}\n(the options describe a different network than the checkpoint: give the run's own --netG, --ngf, --n_downsample_global, … or keep opt.json beside the checkpoint)`);
+    throw e;
   }
   if (device !== 'cpu') G.to(device);
   return G.eval();
@@ -39,10 +76,10 @@ export function loadEncoder(o: NetworkOptions, dir: string, which: string, devic
   }
   const E = buildEncoder(o, 0)!;
   try {
-    loadNetwork(E, path);
+    loadStrictly(E, path, dir, () => "the options describe a different encoder than the checkpoint: give the run's own --feat_num, --nef, --n_downsample_E, or keep opt.json beside it");
   } catch (e) {
     E.dispose();
-    throw new Error(`${(e as Error).message}\n(the options describe a different encoder than the checkpoint: give the run's own --feat_num, --nef, --n_downsample_E, or keep opt.json beside it)`);
+    throw e;
   }
   if (device !== 'cpu') E.to(device);
   return E.eval();

@@ -10,6 +10,7 @@
 //   POST /api/encode                {role, width, height, ids} → a PNG of the ids (8-bit, or 16-bit when needed)
 //   POST /api/synthesize            {width, height, label, inst, styles?, seed?} → image/png
 //
+// Only for the host names it was bound for, and POSTs only from its own page (host-check.ts): 403 otherwise.
 // Every error is JSON {error: message} with a 4xx/5xx status; the page shows the message.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,6 +23,7 @@ import type { NetworkOptions } from '../models/from-options.js';
 import { HttpError, LIMITS, minSide } from './limits.js';
 import { checkLabelIds, checkSize, checkStyleChoices, decodeIds, decodeUpload, encodeIds, type SizeRule } from './maps.js';
 import { SynthesisPool, type PoolOptions } from './synth-pool.js';
+import { allowedHostNames, requestOriginProblem } from './host-check.js';
 import type { FeatureClusters } from '../features/cluster-file.js';
 import { StyleBank } from '../features/style-bank.js';
 
@@ -45,6 +47,8 @@ export interface EditorServerOptions {
   threads: number;
   pool: PoolOptions;
   host?: string;
+  /** Host names served beside localhost, 127.0.0.1, [::1] and `host` (see host-check.ts). */
+  allowedHosts?: readonly string[];
   /** 0 picks a free port. */
   port: number;
   /** Size of a blank canvas when the run has no scenes to take it from. */
@@ -116,6 +120,15 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'the request body must be a JSON object');
   return value as Record<string, unknown>;
+}
+
+/** Why the server could not listen, in words naming the address, and what to do. */
+function listenProblem(e: NodeJS.ErrnoException, host: string, port: number): string {
+  const where = `${host}:${port}`;
+  if (e.code === 'EADDRINUSE') return `port ${port} is in use on ${host} (another program, or another editor, listens there): choose another with --port, or --port 0 for any free port`;
+  if (e.code === 'EACCES') return `no permission to listen on ${where} (ports below 1024 need privileges): choose a port of 1024 or above with --port`;
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') return `cannot listen on ${where}: --host ${host} is not an address of this machine`;
+  return `cannot listen on ${where}: ${e.message}`;
 }
 
 export async function startEditorServer(opts: EditorServerOptions): Promise<EditorServer> {
@@ -273,7 +286,14 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
     throw new HttpError(404, `no such API route: ${p}`);
   }
 
+  const allowedHosts = allowedHostNames(opts.host ?? '127.0.0.1', opts.allowedHosts);
   const server = createServer({ requestTimeout: LIMITS.bodyTimeoutS * 1000 }, (req, res) => {
+    const refused = requestOriginProblem(req, allowedHosts, (server.address() as AddressInfo).port);
+    if (refused) {
+      sendJson(res, 403, { error: refused }, { Connection: 'close' });
+      req.resume();
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -290,13 +310,20 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
       if (err.status === 413) req.resume();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const bindHost = opts.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, bindHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    // The workers hold the process open: stop them, so that the command ends with the message.
+    await pool.close();
+    throw new Error(listenProblem(e as NodeJS.ErrnoException, bindHost, opts.port));
+  }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {

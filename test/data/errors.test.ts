@@ -148,3 +148,20 @@ test('training needs photos: a missing photo folder says so', async (t) => {
   const item = await ds.load(0, new Rng(0));
   assert.equal(item.image, null);
 });
+
+test('a photo without its label map is an error naming it (it was left out without a word)', async (t) => {
+  const dir = tempDir(t);
+  for (const n of ['a', 'b']) await writeGrey8(path.join(dir, `train_label/${n}.png`), 8, 8, grey(7));
+  for (const n of ['a', 'b', 'c']) await writeRgb(path.join(dir, `train_img/${n}.png`), 8, 8, black);
+  await rejectsWith(() => AlignedDataset.open(opts(dir)), '1 photo in', `${path.join(dir, 'train_img', 'c.png')}`, 'has no label map', path.join(dir, 'train_label', 'c') + '.*');
+  // An instance map without its label map likewise.
+  await writeRgb(path.join(dir, 'train_img/c.png'), 8, 8, black);
+  await writeGrey8(path.join(dir, 'train_label/c.png'), 8, 8, grey(7));
+  for (const n of ['a', 'b', 'c', 'd']) await writeGrey8(path.join(dir, `train_inst/${n}.png`), 8, 8, grey(7));
+  await rejectsWith(() => AlignedDataset.open({ ...opts(dir), no_instance: false }), `${path.join(dir, 'train_inst', 'd.png')}`, 'no label map');
+  // Photos of label maps beyond max_dataset_size are not orphans; at test time photos are optional and unused ones pass.
+  assert.equal(AlignedDataset.open({ ...opts(dir), max_dataset_size: 1 }).size, 1);
+  await writeRgb(path.join(dir, 'test_img/z.png'), 8, 8, black);
+  await writeGrey8(path.join(dir, 'test_label/a.png'), 8, 8, grey(7));
+  assert.equal(AlignedDataset.open({ ...opts(dir), phase: 'test', isTrain: false }).size, 1);
+});

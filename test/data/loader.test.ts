@@ -44,11 +44,11 @@ test('shuffled: every item once per epoch, a different order each epoch, the sam
   assert.notDeepEqual((await collect(make(6).epoch(0))).flat(), e0);
 });
 
-test('serial_batches: in order; the last partial batch is dropped in training, kept otherwise', async () => {
-  const train = new DataLoader(fakeSource(7), { batchSize: 3, serial_batches: true, drop_last: true }, byIndex);
-  assert.deepEqual(await collect(train.epoch(3)), [[0, 1, 2], [3, 4, 5]]);
-  const test = new DataLoader(fakeSource(7), { batchSize: 3, serial_batches: true, drop_last: false }, byIndex);
-  assert.deepEqual(await collect(test.epoch(0)), [[0, 1, 2], [3, 4, 5], [6]]);
+test('serial_batches: in order; the last partial batch is kept (the official drop_last=False) unless drop_last asks', async () => {
+  const dropping = new DataLoader(fakeSource(7), { batchSize: 3, serial_batches: true, drop_last: true }, byIndex);
+  assert.deepEqual(await collect(dropping.epoch(3)), [[0, 1, 2], [3, 4, 5]]);
+  const keeping = new DataLoader(fakeSource(7), { batchSize: 3, serial_batches: true }, byIndex);
+  assert.deepEqual(await collect(keeping.epoch(0)), [[0, 1, 2], [3, 4, 5], [6]]);
 });
 
 test('each item gets its random stream from (seed, epoch, index), not from decode timing', async () => {

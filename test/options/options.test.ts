@@ -87,6 +87,45 @@ test('bad integers, numbers and choices are refused, naming the option and the v
   refused(['--ngf'], /ngf/); // a value is missing
 });
 
+test('numeric options out of their range are refused by the parser, naming the option and the range', () => {
+  // Values that reached libtorch and came back as its messages (issue 11) …
+  refused(['--ngf', '0'], /^--ngf must be at least 1 \(generator filters in the first conv layer\), got '0'$/);
+  refused(['--ndf', '0'], /^--ndf must be at least 1 .*got '0'$/);
+  refused(['--ngf=-8'], /^--ngf must be at least 1 .*got '-8'$/);
+  refused(['--output_nc', '0'], /^--output_nc must be at least 1 .*got '0'$/);
+  // … and values that were accepted silently. '--lr -1' is a value, as in Python's argparse.
+  refused(['--lr', '-1'], /^--lr must be at least 0 \(initial learning rate\), got '-1'$/);
+  refused(['--beta1', '2'], /^--beta1 must be in \[0, 1\) .*got '2'$/);
+  refused(['--beta1', '1'], /^--beta1 must be in \[0, 1\)/);
+  refused(['--pool_size', '-1'], /^--pool_size must be at least 0 .*got '-1'$/);
+  refused(['--lambda_feat', '-1'], /^--lambda_feat must be at least 0 .*got '-1'$/);
+  refused(['--threads', '-2'], /^--threads must be at least 0 .*got '-2'$/);
+  for (const name of ['batchSize', 'loadSize', 'fineSize', 'input_nc', 'nef', 'feat_num', 'num_D', 'n_layers_D', 'n_clusters']) {
+    refused([`--${name}`, '0'], new RegExp(`^--${name} must be at least 1`));
+  }
+  for (const name of ['n_blocks_global', 'n_blocks_local', 'n_downsample_global', 'n_local_enhancers', 'niter', 'niter_decay', 'save_latest_freq', 'label_nc', 'nThreads']) {
+    refused([`--${name}`, '-1'], new RegExp(`^--${name} must be at least 0`));
+  }
+  refused(['--aspect_ratio', '0'], /^--aspect_ratio must be above 0/, TEST);
+  refused(['--how_many', '-3'], /^--how_many must be at least 0/, TEST);
+
+  // The bounds themselves, and what the official code takes, are accepted.
+  const ok = parseOptions(['--lr', '0', '--beta1', '0', '--pool_size', '0', '--lambda_feat', '0', '--threads', '0', '--n_blocks_global', '0',
+    '--label_nc', '0', '--save_latest_freq', '0', '--beta1=0.999', '--gpu_ids', '-1', '--max_dataset_size', 'inf'], TRAIN).values;
+  assert.equal(ok.beta1, 0.999);
+  assert.equal(ok.lr, 0);
+  assert.equal(ok.gpu_ids, '-1', "'--gpu_ids -1' (the official scripts' CPU) still parses");
+  assert.equal(parseOptions(['--seed', '-5'], TRAIN).values.seed, -5, 'a seed has no range');
+});
+
+test('--name is one folder inside --checkpoints_dir: path separators and .. are refused', () => {
+  for (const name of ['../../x', '../x', 'a/b', 'a\\b', '..', '.', '/tmp/x', '']) {
+    refused(['--name', name], /^--name: /);
+  }
+  refused(['--name', '../../x'], /'\.\.\/\.\.\/x' holds a path separator: a run's name is one folder inside --checkpoints_dir/);
+  assert.equal(parseOptions(['--name', 'label2city_1024p..v2'], TRAIN).values.name, 'label2city_1024p..v2', 'dots inside a name are fine');
+});
+
 test('saveRunOptions writes opt.txt in the official format and opt.json; loadRunOptions reads them back', (t) => {
   const dir = join(tempDir(t), 'checkpoints', 'run');
   const { values } = parseOptions(['--name', 'run', '--ngf', '32', '--no_vgg_loss', '--lr', '0.0001'], TRAIN);

@@ -73,6 +73,45 @@ function rawGet(path: string): Promise<{ status: number; body: string }> {
   });
 }
 
+/** A raw HTTP request with the headers given exactly (fetch sets Host and Origin itself). */
+function rawRequest(target: string, method: string, path: string, headers: Record<string, string>, body = ''): Promise<{ status: number; body: string }> {
+  const u = new URL(target);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, method, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('who may ask (DNS rebinding)', () => {
+  test('only the host names the editor was bound for; a POST only from its own page', async () => {
+    const port = new URL(base).port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, '[::1]', 'localhost']) {
+      assert.equal((await rawRequest(base, 'GET', '/api/info', { Host: host })).status, 200, `Host: ${host}`);
+    }
+    for (const host of [`attacker.example:${port}`, 'attacker.example', `localhost.attacker.example:${port}`, `127.0.0.1.nip.io:${port}`]) {
+      const r = await rawRequest(base, 'GET', '/api/info', { Host: host });
+      assert.equal(r.status, 403, `Host: ${host}`);
+      assert.match(JSON.parse(r.body).error as string, /is not one this editor serves .*--allowed_hosts/);
+    }
+    const json = { Host: `127.0.0.1:${port}`, 'Content-Type': 'application/json' };
+    const body = JSON.stringify({ role: 'inst', width: scene.width, height: scene.height, ids: encodeIds(scene.inst) });
+    assert.equal((await rawRequest(base, 'POST', '/api/encode', { ...json, Origin: `http://127.0.0.1:${port}` }, body)).status, 200, 'its own page');
+    assert.equal((await rawRequest(base, 'POST', '/api/encode', { ...json, Origin: `http://localhost:${port}` }, body)).status, 200, 'its own page by name');
+    assert.equal((await rawRequest(base, 'POST', '/api/encode', json, body)).status, 200, 'a client that is not a browser sends no Origin');
+    for (const origin of ['http://attacker.example', `http://attacker.example:${port}`, 'http://127.0.0.1:1', 'null', `https://127.0.0.1:${port}`]) {
+      const r = await rawRequest(base, 'POST', '/api/encode', { ...json, Origin: origin }, body);
+      assert.equal(r.status, 403, `Origin: ${origin}`);
+      assert.match(JSON.parse(r.body).error as string, /from the page of another site .* is refused/);
+    }
+  });
+});
+
 describe('what the server answers', () => {
   test('the page and its two files; nothing else from the disk', async () => {
     const page = await fetch(url('/'));
@@ -273,5 +312,21 @@ describe('pix2pixhd serve', () => {
       await withStyles.close();
     }
     await assert.rejects(serveCommand(['--name', 'nothing', '--checkpoints_dir', run.checkpoints, '--port', '0', '--netG', 'global'], sink), /no generator checkpoint/);
+  });
+
+  test('--allowed_hosts adds host names; a port in use is an error naming it', async () => {
+    const sink = { write: () => true } as unknown as NodeJS.WriteStream;
+    const s = await serveCommand(['--name', run.name, '--checkpoints_dir', run.checkpoints, '--port', '0', '--allowed_hosts', 'editor.lan,Box.local'], sink);
+    try {
+      const port = new URL(s.url).port;
+      assert.equal((await rawRequest(s.url, 'GET', '/api/info', { Host: `editor.lan:${port}` })).status, 200);
+      assert.equal((await rawRequest(s.url, 'GET', '/api/info', { Host: 'box.local' })).status, 200);
+      assert.equal((await rawRequest(s.url, 'GET', '/api/info', { Host: 'other.lan' })).status, 403);
+      // The same port again: refused with the port named, not node's bare EADDRINUSE.
+      await assert.rejects(serveCommand(['--name', run.name, '--checkpoints_dir', run.checkpoints, '--port', port], sink),
+        new RegExp(`^Error: port ${port} is in use on 127\\.0\\.0\\.1 .*--port 0 for any free port`));
+    } finally {
+      await s.close();
+    }
   });
 });

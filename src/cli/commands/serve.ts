@@ -4,16 +4,21 @@ import { availableParallelism } from 'node:os';
 import { startEditorServer, type EditorServer } from '../../server/app.js';
 import { LIMITS } from '../../server/limits.js';
 import type { OptionDef } from '../../options/definitions.js';
-import { helpText, OptionError } from '../../options/parse.js';
+import { helpText } from '../../options/parse.js';
 import { loadRunOptions, runStyles } from '../../run/index.js';
 import { precisionFor } from '../../infer/synthesize.js';
 import { parseRunCommand } from '../run-command.js';
 
 const EXTRA: OptionDef[] = [
-  { name: 'port', kind: 'int', default: 8080, help: 'the port to listen on (0: any free port)', groups: [] },
+  { name: 'port', kind: 'int', default: 8080, help: 'the port to listen on (0: any free port)', groups: [], range: { min: 0, max: 65535 } },
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'the address to bind; the default keeps the editor on this machine', groups: [] },
-  { name: 'workers', kind: 'int', default: 1, help: 'synthesis worker threads, each holding the generator', groups: [] },
-  { name: 'queue', kind: 'int', default: LIMITS.defaultQueue, help: 'synthesis requests that may wait for a worker; more are refused with 503 and Retry-After', groups: [] },
+  {
+    name: 'allowed_hosts', kind: 'string', default: '',
+    help: 'comma-separated host names the editor also answers to (it answers to localhost, 127.0.0.1, [::1] and --host; other names are refused with 403 against DNS rebinding)',
+    groups: [],
+  },
+  { name: 'workers', kind: 'int', default: 1, help: 'synthesis worker threads, each holding the generator', groups: [], range: { min: 1 } },
+  { name: 'queue', kind: 'int', default: LIMITS.defaultQueue, help: 'synthesis requests that may wait for a worker; more are refused with 503 and Retry-After', groups: [], range: { min: 0 } },
 ];
 const DEFAULTS = { phase: 'test' };
 export const SERVE_USAGE = 'pix2pixhd serve --name RUN [--checkpoints_dir DIR] [--port 8080] [--dataroot DIR] [options]';
@@ -36,9 +41,6 @@ export async function serveCommand(argv: string[], out: NodeJS.WriteStream = pro
   const workers = Number(v.workers);
   const queue = Number(v.queue);
   const port = Number(v.port);
-  if (workers < 1) throw new OptionError(`--workers must be at least 1 (got ${workers})`);
-  if (queue < 0) throw new OptionError(`--queue must be 0 or more (got ${queue})`);
-  if (port < 0 || port > 65535) throw new OptionError(`--port must be between 0 and 65535 (got ${port})`);
   // Each worker sets its own thread count (OpenMP's is per thread).
   const threads = config.threads > 0 ? config.threads : Math.min(2, Math.max(1, Math.floor(availableParallelism() / workers)));
   const { device } = config;
@@ -48,7 +50,7 @@ export async function serveCommand(argv: string[], out: NodeJS.WriteStream = pro
   const server = await startEditorServer({
     runDir: dir, name: config.name, which: config.which_epoch, network: o,
     dataroot, phase: String(config.data.phase), styles: styles.clusters, stylesNote: styles.note, device, threads, halfPrecision,
-    pool: { workers, queue }, host: String(v.host), port,
+    pool: { workers, queue }, host: String(v.host), port, allowedHosts: String(v.allowed_hosts).split(','),
     log: (line) => out.write(`${line}\n`),
   });
   out.write(

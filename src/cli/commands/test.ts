@@ -2,9 +2,8 @@
 // by path) with a trained run and write the images and an HTML index. The run's own options
 // (opt.json / opt.txt beside the checkpoints) decide the network; explicit contradicting options
 // are an error naming both values.
-import { existsSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { synthesizeDataset, type SynthesisResult } from '../../infer/synthesize-dataset.js';
 import { precisionFor, resizeRgb } from '../../infer/synthesize.js';
 import type { OptionDef } from '../../options/definitions.js';
@@ -38,21 +37,27 @@ export const TEST_HELP = () => helpText(TEST_USAGE,
   'rest are drawn at random with --seed), or from the real photos with --use_encoded_image.',
   ['base', 'test'], EXTRA, DEFAULTS);
 
-/** One label map (and instance map) as a one-item data set in the official layout. */
-function singleMapDataroot(v: OptionValues): { dataroot: string; cleanup: () => void } {
-  const label = String(v.label);
-  if (!existsSync(label)) throw new OptionError(`--label ${label}: no such file`);
-  const dir = mkdtempSync(join(tmpdir(), 'pix2pixhd-test-'));
-  mkdirSync(join(dir, 'test_label'));
-  copyFileSync(label, join(dir, 'test_label', basename(label)));
-  if (v.inst) {
-    if (!existsSync(String(v.inst))) throw new OptionError(`--inst ${String(v.inst)}: no such file`);
-    mkdirSync(join(dir, 'test_inst'));
-    copyFileSync(String(v.inst), join(dir, 'test_inst', basename(label)));
-  } else if (!v.no_instance) {
-    throw new OptionError('--label without --inst: give the instance map too, or --no_instance if the run was trained without one');
+/** An image file a --label / --inst option names: it must exist and be a file (a folder is refused by name). */
+function imageFileOption(option: 'label' | 'inst', file: string): string {
+  let isFile: boolean;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    throw new OptionError(`--${option} ${file}: no such file`);
   }
-  return { dataroot: dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  if (!isFile) throw new OptionError(`--${option} ${file}: a folder, not an image file (give one map; a data set's folders go to --dataroot)`);
+  return file;
+}
+
+/**
+ * One label map (and instance map) to synthesise: read where they are (no copy), so that every
+ * message names the user's own files.
+ */
+function singleMap(v: OptionValues): { label_file: string; inst_file?: string } {
+  const label = imageFileOption('label', String(v.label));
+  if (v.inst) return { label_file: label, inst_file: imageFileOption('inst', String(v.inst)) };
+  if (!v.no_instance) throw new OptionError('--label without --inst: give the instance map too, or --no_instance if the run was trained without one');
+  return { label_file: label };
 }
 
 export async function testCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<{ dir: string; results: number }> {
@@ -60,33 +65,28 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
   prepareRuntime(config);
   const { device, network: o } = config;
   const precision = precisionFor(config.synthesis.data_type, device);
-  const single = v.label ? singleMapDataroot(v) : null;
+  const single = v.label ? singleMap(v) : null;
+  const G = loadGenerator(o, config.dir, config.which_epoch, device);
+  if (config.verbose) out.write(`${nn.networkSummary('netG', G)}\n`);
+  const features = openFeatureSource(config, String(v.styles));
+  if (features.description) out.write(`${features.description}\n`);
+  const data = { ...synthesisData(config), ...(single ?? {}) };
+  const dataroot = String(data.dataroot);
+  const withPhotos = !single && existsSync(join(dataroot, `${String(data.phase)}_img`));
+  const dir = join(config.synthesis.results_dir, config.name, `${String(config.data.phase)}_${config.which_epoch}`);
+  const rows: ResultRow[] = [];
   try {
-    const G = loadGenerator(o, config.dir, config.which_epoch, device);
-    if (config.verbose) out.write(`${nn.networkSummary('netG', G)}\n`);
-    const features = openFeatureSource(config, String(v.styles));
-    if (features.description) out.write(`${features.description}\n`);
-    const data = { ...synthesisData(config), ...(single ? { dataroot: single.dataroot, phase: 'test' } : {}) };
-    const dataroot = String(data.dataroot);
-    const withPhotos = !single && existsSync(join(dataroot, `${String(data.phase)}_img`));
-    const dir = join(config.synthesis.results_dir, config.name, `${String(config.data.phase)}_${config.which_epoch}`);
-    const rows: ResultRow[] = [];
-    mkdirSync(join(dir, 'images'), { recursive: true });
-    try {
-      for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, config.synthesis.how_many, device, features.source, precision)) {
-        rows.push(await writeResult(dir, r, config));
-        out.write(`${r.name}\n`);
-      }
-    } finally {
-      features.dispose();
-      G.dispose();
+    for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, config.synthesis.how_many, device, features.source, precision)) {
+      rows.push(await writeResult(dir, r, config));
+      out.write(`${r.name}\n`);
     }
-    const page = await resultsPage(dir, `pix2pixHD ${config.name}: ${String(config.data.phase)} (${config.which_epoch})`, rows, { displayWidth: config.synthesis.display_winsize });
-    out.write(`${rows.length} results in ${dir}; open ${page}\n`);
-    return { dir, results: rows.length };
   } finally {
-    single?.cleanup();
+    features.dispose();
+    G.dispose();
   }
+  const page = await resultsPage(dir, `pix2pixHD ${config.name}: ${String(config.data.phase)} (${config.which_epoch})`, rows, { displayWidth: config.synthesis.display_winsize });
+  out.write(`${rows.length} results in ${dir}; open ${page}\n`);
+  return { dir, results: rows.length };
 }
 
 /** The images of one result; with --aspect_ratio ≠ 1 they are stretched as the official save_image does (height or width scaled). */
@@ -96,6 +96,8 @@ async function writeResult(dir: string, r: SynthesisResult, config: RunConfig): 
   for (const [label, p] of pictures) {
     if (!p) continue;
     const file = `images/${r.name}_${label}.png`;
+    // Made with the first result, so that a map refused before it leaves no folder behind.
+    mkdirSync(join(dir, 'images'), { recursive: true });
     const shown = resizeRgb(p, config.synthesis.aspect_ratio);
     await savePng(join(dir, file), shown.rgb, shown.width, shown.height);
     images.push({ label, file, width: shown.width, height: shown.height });

@@ -37,7 +37,9 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   let bar: ProgressBar | undefined;
   let page: Promise<unknown> = Promise.resolve();
   let pageError: unknown;
+  let pageWritten = false;
   let pending = { count: 0, seconds: 0 };
+  let previousSteps: number | undefined;
   const say = (text: string) => (bar ? bar.log(text) : out.write(text + '\n'));
 
   const result = await train(config, data, {
@@ -55,7 +57,11 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
       bar?.update({ epoch: info.epoch, iter: info.epochIter, losses: info.losses as unknown as Record<string, number> });
       pending.count++;
       pending.seconds += info.seconds;
-      if (opts.print_freq > 0 && info.totalSteps % opts.print_freq < opts.batchSize) {
+      // A line each time total_steps passes a multiple of print_freq; an epoch's last batch may be smaller than batchSize.
+      const before = previousSteps ?? info.totalSteps - Math.min(opts.batchSize, info.epochIter);
+      const crossed = opts.print_freq > 0 && Math.floor(info.totalSteps / opts.print_freq) > Math.floor(before / opts.print_freq);
+      previousSteps = info.totalSteps;
+      if (crossed) {
         log.append({ epoch: info.epoch, iter: info.epochIter, total_steps: info.totalSteps, time: pending.seconds / pending.count, lr: info.lr, losses: info.losses as unknown as Record<string, number> });
         pending = { count: 0, seconds: 0 };
       }
@@ -73,7 +79,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
         { label: 'real_image', rgb: tensorToRgb(batch.image!, w, h), width: w, height: h },
       ];
       page = page.then(() => writeTrainingPage(dir, { title: `pix2pixHD: ${config.name}`, samples: [{ epoch, step: totalSteps, images }], displayWidth: config.synthesis.display_winsize, losses: existsSync(log.jsonPath) ? readLossLog(log.jsonPath) : [] }))
-        .catch((e: unknown) => { pageError ??= e; });
+        .then(() => { pageWritten = true; }, (e: unknown) => { pageError ??= e; });
     },
     onSave({ which, totalSteps }) {
       if (which !== 'latest') say(`saved checkpoint ${which} (total_steps ${totalSteps})`);
@@ -86,6 +92,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   bar?.close();
   await page;
   if (pageError) out.write(`warning: the HTML page could not be written: ${(pageError as Error).message}\n`);
-  out.write(`done: ${result.totalSteps} iterations; checkpoints and web/index.html in ${result.runDir}\n`);
+  // The page is named only when one was written (not with --no_html or --display_freq 0).
+  out.write(`done: ${result.totalSteps} iterations; checkpoints${pageWritten ? ' and web/index.html' : ''} in ${result.runDir}\n`);
   return result;
 }
