@@ -29,7 +29,7 @@
 //   for await (const batch of loader.epoch(epoch)) { … batch.label: Int32Array [B,H,W] … }
 //   await close(); // stops the worker threads, if any
 import { AlignedDataset } from './dataset.js';
-import { collateItems, DataLoader, type Batch, type LoaderEvent } from './loader.js';
+import { collateItems, DataLoader, type Batch, type LoaderEvent, type LoaderOptions } from './loader.js';
 import type { DataItem } from './dataset.js';
 import type { DataOptions } from './options.js';
 import { WorkerPool } from './worker-pool.js';
@@ -52,13 +52,14 @@ export { carPaletteIndices, makeSyntheticDataset, readSyntheticMeta, sceneName, 
 export function openData(
   options: Partial<DataOptions>,
   onEvent?: (e: LoaderEvent) => void,
+  shard: LoaderOptions['shard'] = null,
 ): { dataset: AlignedDataset; loader: DataLoader<DataItem, Batch>; close: () => Promise<void> } {
   const dataset = AlignedDataset.open(options);
   const o = dataset.options;
   const pool = o.workers > 0 ? new WorkerPool(dataset, o.workers) : null;
   const loader = new DataLoader<DataItem, Batch>(
     pool ?? dataset,
-    { batchSize: o.batchSize, serial_batches: o.serial_batches, seed: o.seed, nThreads: o.nThreads, drop_last: o.isTrain },
+    { batchSize: o.batchSize, serial_batches: o.serial_batches, seed: o.seed, nThreads: o.nThreads, drop_last: o.isTrain, shard },
     collateItems,
     onEvent,
   );

@@ -17,9 +17,19 @@ export interface TrainingData extends BatchSource {
   sampleSize(): Promise<{ width: number; height: number }>;
 }
 
-export function trainingBatches(options: Partial<DataOptions>): TrainingData {
-  const { dataset, loader } = openData({ ...options, isTrain: true });
-  const batchSize = dataset.options.batchSize;
+/**
+ * The training batches. With `shard` (data-parallel training) options.batchSize is the whole batch
+ * (the official meaning), split evenly across the ranks: this rank reads its share of each one;
+ * sizes and skipped items still count whole batches.
+ */
+export function trainingBatches(options: Partial<DataOptions>, shard: { rank: number; count: number } | null = null): TrainingData {
+  const whole = options.batchSize ?? 1;
+  const count = shard?.count ?? 1;
+  if (whole % count !== 0) {
+    throw new Error(`--batchSize ${whole} is the whole batch of all ${count} ranks and must divide evenly among them: use a multiple of ${count}`);
+  }
+  const { dataset, loader } = openData({ ...options, batchSize: whole / count, isTrain: true }, undefined, shard);
+  const batchSize = whole;
   return {
     size: loader.batchesPerEpoch * batchSize,
     paths: dataset.size,

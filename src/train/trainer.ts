@@ -19,7 +19,7 @@ import type { Batch } from '../data/index.js';
 import type { BatchSource } from './data-source.js';
 import { ImagePool } from './image-pool.js';
 import { learningRateAt, totalEpochs } from './schedule.js';
-import { TrainStep, type StepLosses } from './step.js';
+import { TrainStep, type GradientAverager, type StepLosses } from './step.js';
 import { join } from 'node:path';
 
 /** --fp16 needs CUDA: refused on the CPU, before anything is written. */
@@ -64,13 +64,33 @@ function parametersWithPrefix(G: Generator, prefix: string): Tensor[] {
   return G.namedParameters().filter(([k]) => k.startsWith(prefix)).map(([, p]) => p);
 }
 
-/** Trains a run end to end; resolves when the last epoch is done. */
-export async function train(config: RunConfig, data: BatchSource, events: TrainEvents = {}): Promise<TrainResult> {
+/**
+ * A data-parallel job as the trainer sees it (src/dist's DataParallel): this rank's place, rank 0's
+ * weights for everyone, gradients averaged across ranks.
+ */
+export interface RankGroup extends GradientAverager {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Rank 0: the one process that writes checkpoints (and, through the CLI, logs and pages). */
+  readonly isWriter: boolean;
+  broadcastFrom0(modules: readonly (nn.Module | null | undefined)[]): void;
+  barrier(): void;
+}
+
+/**
+ * Trains a run end to end; resolves when the last epoch is done. With `ranks` this process is one
+ * rank of a data-parallel job: `data` yields this rank's shard of each whole batch, and only rank 0
+ * writes to the run folder.
+ */
+export async function train(config: RunConfig, data: BatchSource, events: TrainEvents = {}, ranks: RankGroup | null = null): Promise<TrainResult> {
   const { network: net, train: opt, device, dir: runDir } = config;
   checkPrecision(config);
+  const writer = ranks?.isWriter ?? true;
+  const worldSize = ranks?.worldSize ?? 1;
   mkdirSync(runDir, { recursive: true });
-  // Temporary files of a writer killed mid-save are never checkpoints: clear them before anything else.
-  const stale = removeStaleTempFiles(runDir);
+  // Temporary files of a writer killed mid-save are never checkpoints: clear them before anything
+  // else (the writer only: another rank must not remove a save rank 0 is making).
+  const stale = writer ? removeStaleTempFiles(runDir) : [];
   manualSeed(config.seed);
   const nets: Networks = {
     G: buildGenerator(net, deriveSeed(config.seed, 'G')),
@@ -128,9 +148,15 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     optimizerD.setLr(lr);
   }
 
-  const pool = opt.pool_size > 0 ? new ImagePool(opt.pool_size, randomSource(deriveSeed(config.seed, 'pool', state.totalSteps))) : null;
+  // Every rank starts from rank 0's weights (fresh, pretrained or resumed: the same files on every
+  // rank already, but a rank on another machine might have read another copy).
+  ranks?.broadcastFrom0([G, D, E]);
+
+  // Each rank pools its own fakes (its own random stream), as each rank of a DDP job would.
+  const poolSeed = ranks ? deriveSeed(config.seed, 'pool', state.totalSteps, ranks.rank) : deriveSeed(config.seed, 'pool', state.totalSteps);
+  const pool = opt.pool_size > 0 ? new ImagePool(opt.pool_size, randomSource(poolSeed)) : null;
   const stepper = new TrainStep(
-    { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null },
+    { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null, gradients: ranks },
     { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan },
   );
   // E trains with G: its forward is part of G's input, inside the step.
@@ -153,10 +179,12 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     let epochIter = epoch === state.epoch ? state.epochIter : 0;
     for await (const batch of data.epoch(epoch, epochIter)) {
       const t0 = performance.now();
-      const display = opt.display_freq > 0 && (state.totalSteps + batch.size) % opt.display_freq < batch.size;
+      // Steps count the whole batch, every rank's shard of it.
+      const items = batch.size * worldSize;
+      const display = writer && opt.display_freq > 0 && (state.totalSteps + items) % opt.display_freq < items;
       const { losses, fake } = stepper.step(() => generatorInput(batch, net, features, device), { keepFake: display });
-      state.totalSteps += batch.size;
-      epochIter += batch.size;
+      state.totalSteps += items;
+      epochIter += items;
       lastLosses = losses;
       events.onIteration?.({ epoch, epochIter, totalSteps: state.totalSteps, losses, lr, seconds: (performance.now() - t0) / 1000 });
       if (fake) {
@@ -166,7 +194,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
           fake.dispose();
         }
       }
-      if (opt.save_latest_freq > 0 && state.totalSteps % opt.save_latest_freq < batch.size) {
+      if (writer && opt.save_latest_freq > 0 && state.totalSteps % opt.save_latest_freq < items) {
         saveCheckpoint(runDir, 'latest', checkpointParts(), { ...state, epoch, epochIter });
         events.onSave?.({ which: 'latest', epoch, totalSteps: state.totalSteps });
       }
@@ -184,7 +212,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     }
     const next: TrainingState = { ...state, epoch: epoch + 1, epochIter: 0 };
     const saveEpoch = opt.save_epoch_freq > 0 && epoch % opt.save_epoch_freq === 0;
-    if (saveEpoch || epoch === epochs) {
+    if (writer && (saveEpoch || epoch === epochs)) {
       // The numbered files first: until the latest state moves past this epoch, a crash between
       // the two saves resumes inside the epoch and writes them again, so none is ever skipped.
       saveCheckpoint(runDir, String(epoch), { G, D, E: E ?? undefined });
@@ -195,6 +223,8 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     events.onEpochEnd?.({ epoch, seconds: (performance.now() - epochStart) / 1000, lr });
   }
 
+  // No rank leaves while another may still need it (and a rank lost at the very end is reported).
+  ranks?.barrier();
   pool?.dispose();
   optimizerG.dispose();
   optimizerD.dispose();
