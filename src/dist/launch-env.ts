@@ -28,7 +28,7 @@ function intVar(env: Env, name: string, min: number): number | undefined {
 
 /**
  * The first host of a Slurm node list: "gpu[07-09,12],cpu3" → "gpu07", "a,b" → "a",
- * "node-[1-3]" → "node-1" (zero padding kept as written).
+ * "node-[1-3]" → "node-1", "r[001-004]n[01-02]" → "r001n01" (zero padding kept as written).
  */
 export function firstSlurmHost(nodeList: string): string {
   let depth = 0;
@@ -39,11 +39,8 @@ export function firstSlurmHost(nodeList: string): string {
     else if (c === ']') depth--;
     else if (c === ',' && depth === 0) { end = i; break; }
   }
-  const first = nodeList.slice(0, end).trim();
-  const open = first.indexOf('[');
-  if (open < 0) return first;
-  const range = first.slice(open + 1, first.indexOf(']', open)).split(',')[0]!.split('-')[0]!;
-  return first.slice(0, open) + range + first.slice(first.indexOf(']', open) + 1);
+  // Every bracket of the first entry ("r[001-004]n[01-02]") stands for its first value.
+  return nodeList.slice(0, end).trim().replace(/\[([^\]]*)\]/g, (_, inner: string) => inner.split(',')[0]!.split('-')[0]!);
 }
 
 /**

@@ -11,6 +11,8 @@ export interface LaunchOptions {
   nproc: number;
   /** The command line each rank runs (after node and its flags): the script and its arguments. */
   args: string[];
+  /** node's own flags for the ranks (default: this process's, e.g. tsx's --import). */
+  nodeArgs?: string[];
   /** Seconds a rank is given to stop after SIGTERM before it is killed. */
   graceSeconds?: number;
   log?: (text: string) => void;
@@ -75,7 +77,7 @@ export async function launchRanks(opts: LaunchOptions): Promise<LaunchResult> {
   for (const [s, h] of handlers) process.on(s, h);
 
   const ended = Array.from({ length: opts.nproc }, (_, rank) => new Promise<void>((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, ...opts.args], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? process.execArgv), ...opts.args], {
       stdio: 'inherit',
       env: {
         ...process.env, RANK: String(rank), WORLD_SIZE: String(opts.nproc), LOCAL_RANK: String(rank),

@@ -7,56 +7,13 @@ import { join } from 'node:path';
 import { makeSyntheticDataset } from '../../src/data/index.js';
 import { cat, dispose, distributedAvailable, loadTensorDict, manualSeed, type nn, noGrad, randn, Tensor, tidy } from '../../src/torch/index.js';
 import { cli, ROOT, tempDir, tinyTrainArgs } from '../cli/helpers.js';
-import { runRanks } from './helpers.js';
+import { biasesBeforeInstanceNorm, bitIdentical, relativeL2, runRanks } from './helpers.js';
 import { buildDiscriminator, buildGenerator } from '../../src/models/from-options.js';
 import { parseOptions } from '../../src/options/parse.js';
 import { runConfig } from '../../src/run/index.js';
 import { deriveSeed } from '../../src/util/rng.js';
 
 const skip = distributedAvailable().gloo ? false : 'this build of the binding has no c10d Gloo (install libgloo-dev and rebuild)';
-
-/**
- * The biases of convolutions that an InstanceNorm follows. The norm subtracts each channel's mean,
- * so they do not change the network's function and their exact gradient is zero: what backward
- * computes for them is rounding noise, which Adam (dividing by its root mean square) turns into
- * steps of ±lr in a direction that any change of summation order flips. They are compared through
- * the network's output instead (the second check below).
- */
-function biasesBeforeInstanceNorm(m: nn.Module, prefix = ''): Set<string> {
-  const out = new Set<string>();
-  const children = m.namedChildren();
-  children.forEach(([name, child], i) => {
-    const next = children[i + 1]?.[1];
-    if (next && next.constructor.name === 'InstanceNorm2d' && child.namedParameters().some(([k]) => k === 'bias')) out.add(`${prefix}${name}.bias`);
-    for (const k of biasesBeforeInstanceNorm(child, `${prefix}${name}.`)) out.add(k);
-  });
-  return out;
-}
-
-/** ‖a − b‖ / ‖b‖ over the tensors of two state dicts (but those left out). */
-function relativeL2(a: Map<string, Tensor>, b: Map<string, Tensor>, leaveOut = new Set<string>()): number {
-  return noGrad(() => tidy(() => {
-    let diff = 0;
-    let norm = 0;
-    for (const [k, tb] of b) {
-      const ta = a.get(k);
-      assert.ok(ta, `${k} in both`);
-      if (tb.dtype !== 'float32' || leaveOut.has(k)) continue;
-      diff += ta.sub(tb).square().sum().item();
-      norm += tb.square().sum().item();
-    }
-    return Math.sqrt(diff / norm);
-  }));
-}
-
-function bitIdentical(a: Map<string, Tensor>, b: Map<string, Tensor>): string[] {
-  const differ: string[] = [];
-  for (const [k, tb] of b) {
-    const ba = Buffer.from(a.get(k)!.toArray().buffer);
-    if (!ba.equals(Buffer.from(tb.toArray().buffer))) differ.push(k);
-  }
-  return differ;
-}
 
 test('2 ranks × half batches: identical weights on both, equal to one process with the whole batch', { skip }, async (t) => {
   const root = tempDir(t, 'p2phd-ddp-');
