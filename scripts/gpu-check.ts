@@ -124,7 +124,7 @@ await check('nccl 1 rank', async () => {
 // 6. Two ranks, one per GPU, through the launcher.
 if (gpus >= 2) {
   await check('2 ranks on 2 GPUs', () => {
-    const r = cli(['train', ...tiny('two').map((a) => (a === '0' ? '0,1' : a)), '--batchSize', '2', '--niter', '1', '--niter_decay', '0'], {}, 180);
+    const r = cli(['train', ...tiny('two'), '--gpu_ids', '0,1', '--batchSize', '2', '--niter', '1', '--niter_decay', '0'], {}, 180);
     return [r.status === 0 && /data-parallel: 2 ranks/.test(r.stdout), r.status === 0 ? r.stdout.split('\n').find((l) => l.startsWith('data-parallel')) ?? '' : `exit ${r.status}: ${r.stderr.trim().split('\n').at(-1)}`];
   });
 } else if (!only || only.includes('2 ranks on 2 GPUs')) {

@@ -15,6 +15,7 @@
 
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
@@ -121,8 +122,11 @@ std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string& masterA
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
-// distInit({backend, rank, size, timeoutMs, store: 'tcp'|'file', host, port, path}) → a group
-// object. Blocks until every rank has joined (or the timeout passes: then it throws).
+// distInit({backend, rank, size, timeoutMs, store: 'tcp'|'file', host, port, isServer, prefix, path})
+// → a group object. Blocks until every rank has joined (or the timeout passes: then it throws).
+// isServer (default: rank 0) serves the TCPStore; under torchrun's static rendezvous its agent
+// already serves it at MASTER_PORT, and every rank is a client. prefix keeps this job's keys
+// apart from others' in a shared store (the agent's), as PyTorch's default group does.
 Napi::Value DistInit(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -141,7 +145,8 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     if (storeKind == "tcp") {
       c10d::TCPStoreOptions so;
       so.port = (uint16_t)argNumber(o, "port", 29500);
-      so.isServer = g->rank == 0;
+      auto isServer = o.Get("isServer");
+      so.isServer = isServer.IsBoolean() ? isServer.As<Napi::Boolean>().Value() : g->rank == 0;
       so.numWorkers = (size_t)g->size;
       so.waitWorkers = true;
       so.timeout = g->timeout;
@@ -154,6 +159,8 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     } else {
       throw std::invalid_argument("distInit: store must be tcp or file, got " + storeKind);
     }
+    auto prefix = argString(o, "prefix");
+    if (!prefix.empty()) g->store = c10::make_intrusive<c10d::PrefixStore>(prefix, g->store);
     if (g->backend == "gloo") {
       auto opts = c10d::ProcessGroupGloo::Options::create(g->timeout);
       opts->devices.push_back(glooDevice(host));

@@ -27,7 +27,8 @@ export class DataParallel {
     try {
       group = ProcessGroup.init({
         backend: opts.backend, rank: env.rank, worldSize: env.worldSize, timeoutSeconds: opts.timeoutSeconds,
-        store: { kind: 'tcp', host: env.masterAddr, port: env.masterPort },
+        store: { kind: 'tcp', host: env.masterAddr, port: env.masterPort, isServer: env.rank === 0 && !env.agentStore },
+        prefix: 'pix2pixhd/',
       });
     } catch (e) {
       throw new Error(`rank ${env.rank} of ${env.worldSize}: could not join the job at ${env.masterAddr}:${env.masterPort} within ${opts.timeoutSeconds} s (--dist_timeout): ${(e as Error).message}`);

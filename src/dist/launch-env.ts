@@ -12,6 +12,11 @@ export interface LaunchEnv {
   masterPort: number;
   /** Which launcher's variables these are, for messages. */
   source: 'torchrun' | 'slurm';
+  /**
+   * torchrun's agent already serves the rendezvous store at MASTER_PORT (its static rendezvous,
+   * TORCHELASTIC_USE_AGENT_STORE=True): every rank connects to it, none serves one.
+   */
+  agentStore: boolean;
 }
 
 export const DEFAULT_MASTER_PORT = 29500;
@@ -55,7 +60,10 @@ export function launchEnvFrom(env: Env = process.env): LaunchEnv | null {
     if (rank === undefined) throw new Error('WORLD_SIZE is set but RANK is not: start every rank through torchrun (or set RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT as it does)');
     if (rank >= worldSize) throw new Error(`RANK=${rank} is not a rank of WORLD_SIZE=${worldSize}`);
     if (worldSize === 1) return null;
-    return { rank, worldSize, localRank: intVar(env, 'LOCAL_RANK', 0) ?? 0, masterAddr: env.MASTER_ADDR || '127.0.0.1', masterPort: port, source: 'torchrun' };
+    return {
+      rank, worldSize, localRank: intVar(env, 'LOCAL_RANK', 0) ?? 0, masterAddr: env.MASTER_ADDR || '127.0.0.1', masterPort: port, source: 'torchrun',
+      agentStore: env.TORCHELASTIC_USE_AGENT_STORE === 'True',
+    };
   }
   const ntasks = intVar(env, 'SLURM_NTASKS', 1);
   const procId = intVar(env, 'SLURM_PROCID', 0);
@@ -64,7 +72,7 @@ export function launchEnvFrom(env: Env = process.env): LaunchEnv | null {
     const nodeList = env.SLURM_JOB_NODELIST || env.SLURM_NODELIST;
     const masterAddr = env.MASTER_ADDR || (nodeList ? firstSlurmHost(nodeList) : '');
     if (!masterAddr) throw new Error('Slurm: neither MASTER_ADDR nor SLURM_JOB_NODELIST/SLURM_NODELIST is set, so the rendezvous host is unknown');
-    return { rank: procId, worldSize: ntasks, localRank: intVar(env, 'SLURM_LOCALID', 0) ?? 0, masterAddr, masterPort: port, source: 'slurm' };
+    return { rank: procId, worldSize: ntasks, localRank: intVar(env, 'SLURM_LOCALID', 0) ?? 0, masterAddr, masterPort: port, source: 'slurm', agentStore: false };
   }
   return null;
 }

@@ -20,7 +20,9 @@ export interface InitProcessGroupOptions {
   /** Seconds a rendezvous or a collective may wait for the other ranks before it fails. */
   timeoutSeconds: number;
   /** The rendezvous: rank 0 serves a TCPStore at host:port (torchrun's MASTER_ADDR/MASTER_PORT), or a shared file. */
-  store: { kind: 'tcp'; host: string; port: number } | { kind: 'file'; path: string };
+  store: { kind: 'tcp'; host: string; port: number; isServer?: boolean } | { kind: 'file'; path: string };
+  /** The group's keys in the store go under this prefix (a store shared with a launcher's agent). */
+  prefix?: string;
 }
 
 /** A collective in flight (torch.distributed's Work). */
@@ -47,10 +49,11 @@ export class ProcessGroup {
         : 'the NCCL backend is unavailable in this build: the libtorch it was built against has no NCCL (a CPU build); use Gloo (CPU tensors)');
     }
     const store = opts.store.kind === 'tcp'
-      ? { store: 'tcp' as const, host: opts.store.host, port: opts.store.port }
+      ? { store: 'tcp' as const, host: opts.store.host, port: opts.store.port, ...(opts.store.isServer === undefined ? {} : { isServer: opts.store.isServer }) }
       : { store: 'file' as const, path: opts.store.path };
     return new ProcessGroup(native.distInit({
       backend: opts.backend, rank: opts.rank, size: opts.worldSize, timeoutMs: Math.round(opts.timeoutSeconds * 1000), ...store,
+      ...(opts.prefix ? { prefix: opts.prefix } : {}),
     }));
   }
 

@@ -73,6 +73,10 @@ export interface NativeDistOptions {
   store: 'tcp' | 'file';
   host?: string;
   port?: number;
+  /** Serve the TCPStore (default: rank 0). */
+  isServer?: boolean;
+  /** Keys of this group are stored under this prefix. */
+  prefix?: string;
   path?: string;
   threads?: number;
 }

@@ -13,7 +13,8 @@ import { ROOT, tempDir } from '../cli/helpers.js';
 
 test('torchrun\'s variables, and a world of one is no job', () => {
   assert.deepEqual(launchEnvFrom({ RANK: '3', WORLD_SIZE: '8', LOCAL_RANK: '1', MASTER_ADDR: 'node0', MASTER_PORT: '29400' }),
-    { rank: 3, worldSize: 8, localRank: 1, masterAddr: 'node0', masterPort: 29400, source: 'torchrun' });
+    { rank: 3, worldSize: 8, localRank: 1, masterAddr: 'node0', masterPort: 29400, source: 'torchrun', agentStore: false });
+  assert.equal(launchEnvFrom({ RANK: '0', WORLD_SIZE: '2', TORCHELASTIC_USE_AGENT_STORE: 'True' })?.agentStore, true, 'torchrun\'s agent serves the store');
   assert.equal(launchEnvFrom({ RANK: '0', WORLD_SIZE: '1' }), null);
   assert.equal(launchEnvFrom({}), null);
   assert.throws(() => launchEnvFrom({ WORLD_SIZE: '2' }), /RANK is not/);
@@ -22,7 +23,7 @@ test('torchrun\'s variables, and a world of one is no job', () => {
 
 test('Slurm\'s variables: the rendezvous on the first host of the node list; torchrun\'s win inside an srun step', () => {
   assert.deepEqual(launchEnvFrom({ SLURM_PROCID: '5', SLURM_NTASKS: '8', SLURM_LOCALID: '1', SLURM_JOB_NODELIST: 'gpu[07-09,12],cpu3' }),
-    { rank: 5, worldSize: 8, localRank: 1, masterAddr: 'gpu07', masterPort: 29500, source: 'slurm' });
+    { rank: 5, worldSize: 8, localRank: 1, masterAddr: 'gpu07', masterPort: 29500, source: 'slurm', agentStore: false });
   assert.equal(launchEnvFrom({ SLURM_PROCID: '0', SLURM_NTASKS: '1', SLURM_NODELIST: 'a' }), null);
   assert.equal(launchEnvFrom({ SLURM_PROCID: '1', SLURM_NTASKS: '2', SLURM_NODELIST: 'a,b', MASTER_ADDR: 'x', MASTER_PORT: '1234' })?.masterAddr, 'x');
   assert.equal(launchEnvFrom({ SLURM_PROCID: '1', SLURM_NTASKS: '2', RANK: '0', WORLD_SIZE: '4' })?.source, 'torchrun');
