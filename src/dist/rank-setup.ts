@@ -1,7 +1,7 @@
 // A training run as one rank of a data-parallel job: what the options must satisfy across ranks,
 // this rank's device, and the process group, from the launcher's environment.
 import type { RunConfig } from '../run/config.js';
-import { distributedAvailable, type DistBackend } from '../torch/index.js';
+import { assertBackendAvailable, distributedAvailable, type DistBackend } from '../torch/index.js';
 import { DataParallel } from './data-parallel.js';
 import { rankDevice, type LaunchEnv } from './launch-env.js';
 
@@ -43,6 +43,7 @@ export function joinAsRank(config: RunConfig, env: LaunchEnv): { ranks: DataPara
   checkDataParallel(config, env.worldSize);
   const device = rankDevice(String(config.values.gpu_ids ?? '-1'), env.localRank);
   const backend = backendFor(device, config.train.dist_backend);
+  assertBackendAvailable(backend);
   const ranks = DataParallel.join(env, {
     backend, timeoutSeconds: config.train.dist_timeout, bucketBytes: Math.max(1, Math.round(config.train.bucket_cap_mb * 1024 * 1024)),
   });

@@ -13,6 +13,14 @@ export function distributedAvailable(): { gloo: boolean; nccl: boolean } {
   return native.distInfo();
 }
 
+/** Throws, saying what to do, when this build of the binding has no such process group. */
+export function assertBackendAvailable(backend: DistBackend): void {
+  if (distributedAvailable()[backend]) return;
+  throw new Error(backend === 'gloo'
+    ? 'distributed training is unavailable in this build: the binding was compiled without c10d\'s Gloo (on Debian: apt-get install libgloo-dev, then npm run build:native)'
+    : 'the NCCL backend is unavailable in this build: the libtorch it was built against has no NCCL (a CPU build); use Gloo (CPU tensors)');
+}
+
 export interface InitProcessGroupOptions {
   backend: DistBackend;
   rank: number;
@@ -42,12 +50,7 @@ export class ProcessGroup {
 
   /** Joins the group; returns once every rank has (or throws after the timeout). */
   static init(opts: InitProcessGroupOptions): ProcessGroup {
-    const have = distributedAvailable();
-    if (!have[opts.backend]) {
-      throw new Error(opts.backend === 'gloo'
-        ? 'distributed training is unavailable in this build: the binding was compiled without c10d\'s Gloo (on Debian: apt-get install libgloo-dev, then npm run build:native)'
-        : 'the NCCL backend is unavailable in this build: the libtorch it was built against has no NCCL (a CPU build); use Gloo (CPU tensors)');
-    }
+    assertBackendAvailable(opts.backend);
     const store = opts.store.kind === 'tcp'
       ? { store: 'tcp' as const, host: opts.store.host, port: opts.store.port, ...(opts.store.isServer === undefined ? {} : { isServer: opts.store.isServer }) }
       : { store: 'file' as const, path: opts.store.path };

@@ -60,3 +60,8 @@ test('under torchrun\'s agent store (served here by PyTorch\'s TCPStore), every 
     assert.deepEqual(JSON.parse(r.stdout.trim()), { rank: r.rank, agentStore: true, sum: [3] });
   }
 });
+
+test('a backend this build lacks is refused with what to do (here: NCCL, on a CPU libtorch)', { skip: distributedAvailable().nccl ? 'this build has NCCL' : false }, async () => {
+  const { assertBackendAvailable } = await import('../../src/torch/index.js');
+  assert.throws(() => assertBackendAvailable('nccl'), /NCCL backend is unavailable in this build: .* use Gloo/);
+});

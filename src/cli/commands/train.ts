@@ -9,10 +9,10 @@ import { estimateMemory } from '../../train/memory-estimate.js';
 import { LossLog, ProgressBar, readLossLog, writeTrainingPage } from '../../train/report/index.js';
 import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
 import { prepareRuntime } from '../run-command.js';
-import { nn } from '../../torch/index.js';
+import { assertBackendAvailable, nn } from '../../torch/index.js';
 import { launchEnvFrom } from '../../dist/launch-env.js';
 import { launchRanks, withoutLauncherOptions } from '../../dist/launcher.js';
-import { checkDataParallel, joinAsRank, launcherRanks } from '../../dist/rank-setup.js';
+import { backendFor, checkDataParallel, joinAsRank, launcherRanks } from '../../dist/rank-setup.js';
 import type { RankGroup } from '../../train/trainer.js';
 
 export const TRAIN_USAGE = 'pix2pixhd train --name RUN --dataroot DIR [options]';
@@ -35,6 +35,8 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   const nproc = launch ? 0 : launcherRanks(baseConfig);
   if (nproc > 1) {
     checkDataParallel(baseConfig, nproc);
+    // Said once here, not by every rank.
+    assertBackendAvailable(backendFor(baseConfig.device, baseConfig.train.dist_backend));
     const { status, failure } = await launchRanks({ nproc, args: [process.argv[1]!, 'train', ...withoutLauncherOptions(argv)] });
     if (failure) throw Object.assign(new Error(`the job stopped: rank ${failure.rank} ${failure.how}`), { exitStatus: status });
     return { runDir: baseConfig.dir, totalSteps: -1, lastLosses: null };
