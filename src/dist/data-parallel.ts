@@ -1,6 +1,7 @@
 // One rank of a data-parallel job: joins the process group, makes every rank start from rank 0's
 // weights, averages gradients (GradientBuckets) and turns a failed collective into a message that
 // names the rank that was lost.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { noGrad, ProcessGroup, type DistBackend, type nn, type Tensor } from '../torch/index.js';
 import { GradientBuckets } from './grad-buckets.js';
@@ -85,19 +86,19 @@ export class DataParallel {
     }
   }
 
-  /** Which ranks are gone: those on this machine whose process no longer exists. */
-  lostRanks(): number[] {
+  /**
+   * Which ranks are gone: those on this machine whose process no longer exists or has exited (a
+   * zombie its parent has not reaped yet). A peer's sockets close while it is still exiting, so
+   * this looks again for up to `graceMs` before it says that none is.
+   */
+  lostRanks(graceMs = 2000): number[] {
     const here = hostname();
-    const lost: number[] = [];
-    this.peers.forEach((p, r) => {
-      if (r === this.rank || p.host !== here) return;
-      try {
-        process.kill(p.pid, 0);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ESRCH') lost.push(r);
-      }
-    });
-    return lost;
+    const deadline = performance.now() + graceMs;
+    for (;;) {
+      const lost = this.peers.flatMap((p, r) => (r !== this.rank && p.host === here && processGone(p.pid) ? [r] : []));
+      if (lost.length > 0 || performance.now() >= deadline) return lost;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
   }
 
   private describeFailure(e: Error): Error {
@@ -114,5 +115,21 @@ export class DataParallel {
     for (const b of this.buckets.values()) b.dispose();
     this.buckets.clear();
     this.group.shutdown();
+  }
+}
+
+/** Whether a process of this machine has ended: no such process, or a zombie (Linux's /proc). */
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
   }
 }
