@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev libopenblas0-pthread cmake g++ ninja-build)
+packages=(libtorch-dev libgloo-dev libopenblas0-pthread cmake g++ ninja-build)
 if [[ "${1:-}" == "--test" ]]; then packages+=(python3-torch chromium); fi
 
 missing=()

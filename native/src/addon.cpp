@@ -8,6 +8,7 @@
 #include <malloc.h>
 #endif
 #include "adam.h"
+#include "dist.h"
 #include "ops.h"
 #include "tensor_wrap.h"
 
@@ -322,6 +323,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamFusedUpdates", Napi::Function::New(env, AdamFusedUpdates));
   exports.Set("autocastEnter", Napi::Function::New(env, AutocastEnter));
   exports.Set("autocastExit", Napi::Function::New(env, AutocastExit));
+  RegisterDist(env, exports);
   return exports;
 }
 

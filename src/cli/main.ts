@@ -57,6 +57,9 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     process.stderr.write(`pix2pixhd ${name}: ${err.message}\n`);
     if (process.env.PIX2PIXHD_DEBUG) process.stderr.write(`${err.stack}\n`);
+    // A command may end with a status of its own (the launcher: its failing rank's).
+    const status = (e as { exitStatus?: unknown }).exitStatus;
+    if (typeof status === 'number' && status > 0) return status;
     return e instanceof OptionError ? 2 : 1;
   }
 }

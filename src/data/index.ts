@@ -29,7 +29,7 @@
 //   for await (const batch of loader.epoch(epoch)) { … batch.label: Int32Array [B,H,W] … }
 //   await close(); // stops the worker threads, if any
 import { AlignedDataset } from './dataset.js';
-import { collateItems, DataLoader, type Batch, type LoaderEvent } from './loader.js';
+import { collateItems, DataLoader, type Batch, type LoaderEvent, type LoaderOptions } from './loader.js';
 import type { DataItem } from './dataset.js';
 import type { DataOptions } from './options.js';
 import { WorkerPool } from './worker-pool.js';
@@ -52,6 +52,7 @@ export { carPaletteIndices, makeSyntheticDataset, readSyntheticMeta, sceneName, 
 export function openData(
   options: Partial<DataOptions>,
   onEvent?: (e: LoaderEvent) => void,
+  shard: LoaderOptions['shard'] = null,
 ): { dataset: AlignedDataset; loader: DataLoader<DataItem, Batch>; close: () => Promise<void> } {
   const dataset = AlignedDataset.open(options);
   const o = dataset.options;
@@ -59,7 +60,7 @@ export function openData(
   const loader = new DataLoader<DataItem, Batch>(
     pool ?? dataset,
     // The official loader is torch's DataLoader with drop_last=False: an epoch's last, smaller batch is trained on too.
-    { batchSize: o.batchSize, serial_batches: o.serial_batches, seed: o.seed, nThreads: o.nThreads, drop_last: false },
+    { batchSize: o.batchSize, serial_batches: o.serial_batches, seed: o.seed, nThreads: o.nThreads, drop_last: false, shard },
     collateItems,
     onEvent,
   );

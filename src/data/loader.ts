@@ -28,6 +28,12 @@ export interface LoaderOptions {
   nThreads: number;
   /** Drop the last partial batch. The official loader (torch's DataLoader, drop_last=False) keeps it, as openData does. */
   drop_last: boolean;
+  /**
+   * Data-parallel training: this rank's part of every whole batch of batchSize × count items, as
+   * PyTorch's DistributedSampler (same permutation on every rank, rank r takes its items r, r +
+   * count, …; whole batches only). null: every item.
+   */
+  shard: { rank: number; count: number } | null;
 }
 
 /** What the loader is doing, for logs and tests: a batch's decoding starts, finishes, is handed over. */
@@ -46,21 +52,28 @@ export class DataLoader<I, B> {
     private readonly collate: (items: I[]) => B,
     private readonly onEvent?: (e: LoaderEvent) => void,
   ) {
-    this.options = { batchSize: 1, serial_batches: false, seed: 0, nThreads: 2, drop_last: false, ...options };
+    this.options = { batchSize: 1, serial_batches: false, seed: 0, nThreads: 2, drop_last: false, shard: null, ...options };
     if (!Number.isInteger(this.options.batchSize) || this.options.batchSize < 1) throw new Error(`batchSize must be a positive integer; got ${this.options.batchSize}`);
+    const { shard } = this.options;
+    if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.rank) && shard.rank >= 0 && shard.rank < shard.count)) {
+      throw new Error(`shard: rank ${shard.rank} of ${shard.count} is not a rank of that many`);
+    }
   }
 
   get batchesPerEpoch(): number {
-    const { batchSize, drop_last } = this.options;
+    const { batchSize, drop_last, shard } = this.options;
     const n = this.source.size;
+    if (shard) return Math.floor(n / (batchSize * shard.count));
     return drop_last ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   }
 
-  /** The order in which an epoch visits the items. */
+  /** The order in which an epoch visits the items (with a shard: this rank's items, in its order). */
   order(epoch: number): number[] {
     const n = this.source.size;
-    if (this.options.serial_batches) return Array.from({ length: n }, (_, i) => i);
-    return new Rng(deriveSeed(this.options.seed, 'shuffle', epoch)).permutation(n);
+    const all = this.options.serial_batches ? Array.from({ length: n }, (_, i) => i) : new Rng(deriveSeed(this.options.seed, 'shuffle', epoch)).permutation(n);
+    const { shard, batchSize } = this.options;
+    if (!shard) return all;
+    return all.slice(0, this.batchesPerEpoch * batchSize * shard.count).filter((_, i) => i % shard.count === shard.rank);
   }
 
   /** The batches of one epoch. Stop early with `break`; decodes in flight are dropped. */

@@ -38,6 +38,13 @@ export interface TrainConfig {
   debug: boolean;
   /** Mixed precision on CUDA: float16 autocast and dynamic loss scaling. */
   fp16: boolean;
+  /** Data-parallel training: ranks to start on this machine (0: none, or one per --gpu_ids device). */
+  nproc_per_node: number;
+  dist_backend: 'auto' | 'gloo' | 'nccl';
+  /** Seconds a rank waits for the others before the job stops. */
+  dist_timeout: number;
+  /** MB of gradients per all-reduce bucket. */
+  bucket_cap_mb: number;
 }
 
 /** What the synthesising commands (test, eval, serve, style-eval) do beyond the networks. */
@@ -139,6 +146,8 @@ export function runConfig(v: OptionValues): RunConfig {
       display_freq: num(v, 'display_freq', 100), print_freq: num(v, 'print_freq', 100), no_html: bool(v, 'no_html'),
       continue_train: bool(v, 'continue_train'), load_pretrain: str(v, 'load_pretrain'), vgg_weights: str(v, 'vgg_weights'),
       debug: bool(v, 'debug'), fp16: bool(v, 'fp16'),
+      nproc_per_node: num(v, 'nproc_per_node', 0), dist_backend: str(v, 'dist_backend', 'auto') as TrainConfig['dist_backend'],
+      dist_timeout: num(v, 'dist_timeout', 300), bucket_cap_mb: num(v, 'bucket_cap_mb', 25),
     },
     synthesis: {
       results_dir: str(v, 'results_dir', './results/'), how_many: num(v, 'how_many', 50), data_type: num(v, 'data_type', 32),

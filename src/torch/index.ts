@@ -9,3 +9,4 @@ export { Adam, type AdamHyper, type AdamStateDict, type AdamParamState } from '.
 export { SGD, type SgdHyper } from './optim/sgd.js';
 export { autocast, deviceTypeOf, GradScaler, type GradScalerOptions } from './amp.js';
 export { copyFromRaw, loadTensorDict, readRawStateDict, saveTensorDict, tensorFromRaw, tensorToRaw } from './serialization.js';
+export { ProcessGroup, Work, assertBackendAvailable, distributedAvailable, type DistBackend, type ReduceOp, type InitProcessGroupOptions } from './distributed.js';

@@ -61,6 +61,43 @@ export interface NativeBinding {
   ): boolean;
   /** Parameter updates done by adamUpdate's fused kernel in this process (for tests). */
   adamFusedUpdates(): number;
+  /** Which c10d process groups this build of the binding has (native/src/dist.cpp). */
+  distInfo(): { gloo: boolean; nccl: boolean };
+  distInit(options: NativeDistOptions): NativeProcessGroup;
+}
+
+export interface NativeDistOptions {
+  backend: 'gloo' | 'nccl';
+  rank: number;
+  size: number;
+  timeoutMs: number;
+  store: 'tcp' | 'file';
+  host?: string;
+  port?: number;
+  /** Serve the TCPStore (default: rank 0). */
+  isServer?: boolean;
+  /** Keys of this group are stored under this prefix. */
+  prefix?: string;
+  path?: string;
+  threads?: number;
+}
+
+/** A collective in flight: wait() blocks until done and throws what the backend threw. */
+export interface NativeWork {
+  wait(): void;
+  isCompleted(): boolean;
+}
+
+export interface NativeProcessGroup {
+  readonly rank: number;
+  readonly size: number;
+  readonly backend: string;
+  allreduce(tensors: NativeTensor[], op: 'sum' | 'avg' | 'max' | 'min'): NativeWork;
+  broadcast(tensors: NativeTensor[], root: number): NativeWork;
+  barrier(): NativeWork;
+  storeSet(key: string, value: string): void;
+  storeGet(key: string): string;
+  shutdown(): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -8,12 +8,20 @@ import type { GeneratorInput } from '../run/generator-input.js';
 
 /** What step() needs of an optimizer (Adam and SGD both fit). */
 export interface StepOptimizer {
-  zeroGrad(): void;
+  zeroGrad(setToNone?: boolean): void;
   step(): void;
   /** zeroGrad, backward into its parameters and step, updating each one inside the backward. */
   backwardAndStep?(loss: Tensor): void;
   readonly paramGroups: readonly { params: Tensor[] }[];
   materializeState?(): void;
+}
+
+/**
+ * Data-parallel training (src/dist): back-propagates a loss into parameters and leaves in their
+ * .grad the average of every rank's gradients (which .grad must not hold beforehand).
+ */
+export interface GradientAverager {
+  averageGradients(loss: Tensor, params: readonly Tensor[], opts?: { retainGraph?: boolean }): void;
 }
 
 /** A buffer of past fakes (`--pool_size`): returns the batch to show D in place of the new one. */
@@ -36,6 +44,13 @@ export interface TrainStepParts {
    * scaled before backward, each network's step skipped when its gradients overflow.
    */
   amp?: { deviceType: 'cuda' | 'cpu'; scaler: GradScaler } | null;
+  /**
+   * With several ranks: both networks' gradients are averaged across them before each step. G's
+   * update then cannot run inside its backward pass (an update needs the averaged gradient).
+   * Under --fp16 the overflow check runs on the averaged gradients, so every rank sees the same
+   * overflow and skips the same step.
+   */
+  gradients?: GradientAverager | null;
 }
 
 export interface TrainStepOptions {
@@ -161,13 +176,14 @@ export class TrainStep {
           shown: opts.keepFake ? noGrad(() => r.fake.detach()) : null,
         };
       }));
-      parts.optimizerD.zeroGrad();
+      parts.optimizerD.zeroGrad(parts.gradients !== undefined && parts.gradients !== null);
       // D's loss first, keeping the graph G's loss shares; dropping lossD then frees D's pass on
       // the real image, and G's backward (not retained) frees the rest as it goes, updating each
       // of G's parameters as soon as its gradient is complete (D's weights, which that backward
       // passes through, change only after it). With an image pool D's fake term has a graph of
       // its own, which the same backward frees.
-      backward([this.scaled(lossD)], null, { retainGraph: true, inputs: trainable(parts.optimizerD) });
+      if (parts.gradients) parts.gradients.averageGradients(this.scaled(lossD), trainable(parts.optimizerD), { retainGraph: true });
+      else backward([this.scaled(lossD)], null, { retainGraph: true, inputs: trainable(parts.optimizerD) });
       lossD.dispose();
       this.backwardAndStepG(lossG);
       lossG.dispose();
@@ -179,22 +195,28 @@ export class TrainStep {
 
   /** G's update from its loss: inside the backward pass where the optimizer can (see Optimizer.backwardAndStep). */
   private backwardAndStepG(lossG: Tensor): void {
-    const { optimizerG: opt, amp } = this.parts;
+    const { optimizerG: opt, amp, gradients } = this.parts;
     if (this.updatesGInBackward() && opt.backwardAndStep) {
       opt.backwardAndStep(lossG);
       return;
     }
-    opt.zeroGrad();
-    backward([this.scaled(lossG)], null, { inputs: trainable(opt) });
+    if (gradients) {
+      opt.zeroGrad(true);
+      gradients.averageGradients(this.scaled(lossG), trainable(opt));
+    } else {
+      opt.zeroGrad();
+      backward([this.scaled(lossG)], null, { inputs: trainable(opt) });
+    }
     if (!amp || amp.scaler.unscale(trainable(opt))) opt.step();
   }
 
   /**
    * Whether G's optimizer updates inside the backward pass and so keeps no gradients. Not with
-   * loss scaling: a step may have to be skipped, which is known only once every gradient is.
+   * loss scaling: a step may have to be skipped, which is known only once every gradient is; not
+   * across ranks: the update needs the gradient averaged over them.
    */
   private updatesGInBackward(): boolean {
-    return this.parts.optimizerG.backwardAndStep !== undefined && !this.parts.amp;
+    return this.parts.optimizerG.backwardAndStep !== undefined && !this.parts.amp && !this.parts.gradients;
   }
 
   /** D's step from the gradients its backward left (skipped when they overflowed under --fp16). */
@@ -225,7 +247,8 @@ export class TrainStep {
     if (this.#prepared.has(optimizerG) && this.#prepared.has(optimizerD)) return;
     tidy(() => {
       for (const opt of [optimizerG, optimizerD]) {
-        if (opt === optimizerD || !this.updatesGInBackward()) {
+        // Across ranks the gradients are views of the all-reduce buckets, made in the backward.
+        if (!this.parts.gradients && (opt === optimizerD || !this.updatesGInBackward())) {
           for (const p of trainable(opt)) if (p.grad === null) p.grad = noGrad(() => zerosLike(p));
         }
         opt.materializeState?.();

@@ -19,7 +19,7 @@ import type { Batch } from '../data/index.js';
 import type { BatchSource } from './data-source.js';
 import { ImagePool } from './image-pool.js';
 import { learningRateAt, totalEpochs } from './schedule.js';
-import { TrainStep, type StepLosses } from './step.js';
+import { TrainStep, type GradientAverager, type StepLosses } from './step.js';
 
 /** --fp16 needs CUDA: refused on the CPU, before anything is written. */
 export function checkPrecision(config: Pick<RunConfig, 'device'> & { train: Pick<RunConfig['train'], 'fp16'> }): void {
@@ -63,14 +63,34 @@ function parametersWithPrefix(G: Generator, prefix: string): Tensor[] {
   return G.namedParameters().filter(([k]) => k.startsWith(prefix)).map(([, p]) => p);
 }
 
-/** Trains a run end to end; resolves when the last epoch is done. */
-export async function train(config: RunConfig, data: BatchSource, events: TrainEvents = {}): Promise<TrainResult> {
+/**
+ * A data-parallel job as the trainer sees it (src/dist's DataParallel): this rank's place, rank 0's
+ * weights for everyone, gradients averaged across ranks.
+ */
+export interface RankGroup extends GradientAverager {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Rank 0: the one process that writes checkpoints (and, through the CLI, logs and pages). */
+  readonly isWriter: boolean;
+  broadcastFrom0(modules: readonly (nn.Module | null | undefined)[]): void;
+  barrier(): void;
+}
+
+/**
+ * Trains a run end to end; resolves when the last epoch is done. With `ranks` this process is one
+ * rank of a data-parallel job: `data` yields this rank's shard of each whole batch, and only rank 0
+ * writes to the run folder.
+ */
+export async function train(config: RunConfig, data: BatchSource, events: TrainEvents = {}, ranks: RankGroup | null = null): Promise<TrainResult> {
   const { network: net, train: opt, device, dir: runDir } = config;
   checkPrecision(config);
+  const writer = ranks?.isWriter ?? true;
+  const worldSize = ranks?.worldSize ?? 1;
   mkdirSync(runDir, { recursive: true });
   // What a save killed halfway left is never a checkpoint: clear it (and finish what the last
-  // committed save had still to do) before anything else.
-  const settled = settleRunFolder(runDir);
+  // committed save had still to do) before anything else; the writer only (rank 0), as another
+  // rank must not touch a save rank 0 is making.
+  const settled = writer ? settleRunFolder(runDir) : [];
   manualSeed(config.seed);
   const nets: Networks = {
     G: buildGenerator(net, deriveSeed(config.seed, 'G')),
@@ -140,8 +160,12 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     optimizerD.setLr(lr);
   }
   const resumed = resumeFrom !== null;
+
+  // Every rank starts from rank 0's weights (fresh, pretrained or resumed: the same files on every
+  // rank already, but a rank on another machine might have read another copy).
+  ranks?.broadcastFrom0([G, D, E]);
   const stepper = new TrainStep(
-    { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null },
+    { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null, gradients: ranks },
     { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan },
   );
   // E trains with G: its forward is part of G's input, inside the step.
@@ -165,11 +189,14 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     let epochIter = epoch === state.epoch ? state.epochIter : 0;
     for await (const batch of data.epoch(epoch, epochIter)) {
       const t0 = performance.now();
-      const display = opt.display_freq > 0 && (state.totalSteps + batch.size) % opt.display_freq < batch.size;
-      pool?.reseed(randomSource(deriveSeed(config.seed, 'pool', state.totalSteps)));
+      // Steps count the whole batch, every rank's shard of it.
+      const items = batch.size * worldSize;
+      const display = writer && opt.display_freq > 0 && (state.totalSteps + items) % opt.display_freq < items;
+      // Each rank pools its own fakes with its own random stream, as each rank of a DDP job would.
+      pool?.reseed(randomSource(ranks ? deriveSeed(config.seed, 'pool', state.totalSteps, ranks.rank) : deriveSeed(config.seed, 'pool', state.totalSteps)));
       const { losses, fake } = stepper.step(() => generatorInput(batch, net, features, device), { keepFake: display });
-      state.totalSteps += batch.size;
-      epochIter += batch.size;
+      state.totalSteps += items;
+      epochIter += items;
       lastLosses = losses;
       events.onIteration?.({ epoch, epochIter, totalSteps: state.totalSteps, losses, lr, seconds: (performance.now() - t0) / 1000 });
       if (fake) {
@@ -181,7 +208,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
       }
       // A save due on an epoch's last iteration is left to the epoch's own save, a moment later.
       const epochSaveFollows = epochIter >= data.size && savesEpoch(epoch);
-      if (opt.save_latest_freq > 0 && state.totalSteps % opt.save_latest_freq < batch.size && !epochSaveFollows) {
+      if (writer && opt.save_latest_freq > 0 && state.totalSteps % opt.save_latest_freq < items && !epochSaveFollows) {
         saveTrainingCheckpoint(runDir, checkpointParts(), { ...state, epoch, epochIter }, ['latest']);
         events.onSave?.({ which: 'latest', epoch, totalSteps: state.totalSteps });
       }
@@ -198,7 +225,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
       message(`epoch ${epoch}: G1 now trains with the local enhancer`);
     }
     const next: TrainingState = { ...state, epoch: epoch + 1, epochIter: 0 };
-    if (savesEpoch(epoch)) {
+    if (writer && savesEpoch(epoch)) {
       // One generation is both `latest` and the numbered checkpoint: no crash can keep one without the other.
       saveTrainingCheckpoint(runDir, checkpointParts(), next, ['latest', String(epoch)]);
       events.onSave?.({ which: String(epoch), epoch, totalSteps: state.totalSteps });
@@ -207,6 +234,8 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     events.onEpochEnd?.({ epoch, seconds: (performance.now() - epochStart) / 1000, lr });
   }
 
+  // No rank leaves while another may still need it (and a rank lost at the very end is reported).
+  ranks?.barrier();
   pool?.dispose();
   optimizerG.dispose();
   optimizerD.dispose();

@@ -255,3 +255,18 @@ test("Adam's fused CPU update is bit-identical to PyTorch's operation sequence (
     opt.dispose();
   }
 }));
+
+test('Adam loadStateDict: moments come back beside their parameter, in its dtype (float64 state into float32 parameters here; CPU to CUDA on a GPU)', () => tidy(() => {
+  const p = tensor([1, 2, 3], undefined, { dtype: 'float32' }).requiresGrad_(true);
+  const opt = new Adam([p]);
+  const state = new Map([[0, { step: 4, expAvg: tensor([0.1, 0.2, 0.3], undefined, { dtype: 'float64' }), expAvgSq: tensor([1, 2, 3], undefined, { dtype: 'float64' }) }]]);
+  opt.loadStateDict({ state, paramGroups: opt.stateDict().paramGroups });
+  const s = opt.state.get(0)!;
+  for (const t of [s.expAvg, s.expAvgSq]) {
+    assert.equal(t.dtype, p.dtype);
+    assert.equal(t.device, p.device);
+  }
+  assertClose(s.expAvg.toNumbers(), [0.1, 0.2, 0.3], { atol: 1e-7 });
+  assert.equal(s.step, 4);
+  opt.dispose();
+}));

@@ -9,7 +9,11 @@ import { estimateMemory } from '../../train/memory-estimate.js';
 import { LossLog, ProgressBar, readLossLog, writeTrainingPage } from '../../train/report/index.js';
 import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
 import { prepareRuntime } from '../run-command.js';
-import { nn } from '../../torch/index.js';
+import { assertBackendAvailable, nn } from '../../torch/index.js';
+import { launchEnvFrom } from '../../dist/launch-env.js';
+import { launchRanks, withoutLauncherOptions } from '../../dist/launcher.js';
+import { backendFor, checkDataParallel, joinAsRank, launcherRanks } from '../../dist/rank-setup.js';
+import type { RankGroup } from '../../train/trainer.js';
 
 export const TRAIN_USAGE = 'pix2pixhd train --name RUN --dataroot DIR [options]';
 export const TRAIN_HELP = () => helpText(TRAIN_USAGE,
@@ -24,14 +28,38 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   const resuming = parsed.values.continue_train === true && loadRunOptions(runDir(parsed.values)) !== undefined;
   const values = resuming ? applyRunOptions(parsed, runDir(parsed.values)).values : parsed.values;
   applyDebug(values);
-  const config = runConfig(values);
+  const launch = launchEnvFrom();
+  const baseConfig = runConfig(values);
+  checkPrecision(baseConfig);
+  // One process asked to train on several: start the ranks here, as torchrun would, and wait.
+  const nproc = launch ? 0 : launcherRanks(baseConfig);
+  if (nproc > 1) {
+    checkDataParallel(baseConfig, nproc);
+    // Said once here, not by every rank.
+    assertBackendAvailable(backendFor(baseConfig.device, baseConfig.train.dist_backend));
+    const { status, failure } = await launchRanks({ nproc, args: [process.argv[1]!, 'train', ...withoutLauncherOptions(argv)] });
+    if (failure) throw Object.assign(new Error(`the job stopped: rank ${failure.rank} ${failure.how}`), { exitStatus: status });
+    return { runDir: baseConfig.dir, totalSteps: -1, lastLosses: null };
+  }
+  // A rank of a job (torchrun, srun or the launcher above): join the others first.
+  const joined = launch ? joinAsRank(baseConfig, launch) : null;
+  const ranks: RankGroup | null = joined?.ranks ?? null;
+  const config = joined ? { ...baseConfig, device: joined.device } : baseConfig;
+  const writer = ranks?.isWriter ?? true;
   const threads = prepareRuntime(config);
-  checkPrecision(config);
   const { dir, device, network: net, train: opts } = config;
-  const data = trainingBatches({ ...config.data, isTrain: true });
+  const data = trainingBatches({ ...config.data, isTrain: true }, launch ? { rank: launch.rank, count: launch.worldSize } : null);
   const size = await data.sampleSize();
   // A resumed run keeps its saved options; a new one (or --continue_train on a folder without them) writes them.
-  if (!resuming) saveRunOptions(dir, values);
+  if (!resuming && writer) saveRunOptions(dir, values);
+  if (!writer) {
+    // The other ranks train silently: rank 0 alone writes logs, pages and the progress bar.
+    try {
+      return await train(config, data, {}, ranks);
+    } finally {
+      joined?.ranks.dispose();
+    }
+  }
 
   const log = new LossLog(dir);
   let bar: ProgressBar | undefined;
@@ -46,8 +74,9 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
     onStart(info) {
       // Steps after the point training starts from are logged anew: the log keeps one record per step.
       log.resumeAt(info.startStep);
-      const m = estimateMemory({ ...net, batchSize: opts.batchSize, no_vgg_loss: opts.no_vgg_loss }, info.parameters, size);
+      const m = estimateMemory({ ...net, batchSize: opts.batchSize / (launch?.worldSize ?? 1), no_vgg_loss: opts.no_vgg_loss }, info.parameters, size);
       out.write(`run folder: ${info.runDir}\n`);
+      if (launch && joined) out.write(`data-parallel: ${launch.worldSize} ranks (${launch.source}), ${joined.backend}, rendezvous ${launch.masterAddr}:${launch.masterPort}; batchSize ${opts.batchSize} is ${opts.batchSize / launch.worldSize} per rank\n`);
       out.write(`training images: ${data.paths}, ${info.epochs} epochs, ${threads} threads on ${device}${info.resumed ? `, resuming at epoch ${info.startEpoch}` : ''}\n`);
       out.write(`${m.summary}\n`);
       if (config.verbose) for (const [name, module] of Object.entries(info.networks)) out.write(`${nn.networkSummary(`net${name}`, module)}\n`);
@@ -88,7 +117,8 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
       bar?.endEpoch(epoch, seconds);
     },
     onMessage: say,
-  });
+  }, ranks);
+  joined?.ranks.dispose();
   bar?.close();
   await page;
   if (pageError) out.write(`warning: the HTML page could not be written: ${(pageError as Error).message}\n`);

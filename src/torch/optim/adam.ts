@@ -4,7 +4,7 @@
 import { noGrad } from '../autograd.js';
 import { zerosLike } from '../creation.js';
 import { native } from '../native.js';
-import { keep } from '../scope.js';
+import { keep, tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer } from './optimizer.js';
 
@@ -97,7 +97,13 @@ export class Adam extends Optimizer<AdamHyper> {
       }
     }
     // Copy first: sd may hold this optimizer's own state tensors (opt.loadStateDict(opt.stateDict())).
-    const copies = [...sd.state].map(([i, s]) => [i, { step: s.step, expAvg: keep(s.expAvg.clone()), expAvgSq: keep(s.expAvgSq.clone()) }] as const);
+    // The moments go where their parameter is, in its dtype, as PyTorch's load_state_dict casts
+    // them: a checkpoint read on the CPU resumes a run on CUDA with its moments on the GPU.
+    const besideParam = (t: Tensor, p: Tensor) => keep(tidy(() => t.to(p.device, { dtype: p.dtype }).clone()));
+    const copies = [...sd.state].map(([i, s]) => {
+      const p = byIndex.get(i)!;
+      return [i, { step: s.step, expAvg: besideParam(s.expAvg, p), expAvgSq: besideParam(s.expAvgSq, p) }] as const;
+    });
     this.dispose();
     for (const [i, s] of copies) this.state.set(i, s);
     sd.paramGroups.forEach((g, gi) => Object.assign(this.paramGroups[gi]!.hyper, g.hyper));

@@ -1,0 +1,280 @@
+// PyTorch's c10d through the binding: a rendezvous store (TCPStore, FileStore) and a process group
+// (Gloo for CPU tensors; NCCL for CUDA tensors where the libtorch found at build time has it) with
+// all-reduce, broadcast and barrier as asynchronous work handles.
+//
+// Compiled with USE_C10D_GLOO only where CMake found c10d's and Gloo's headers; otherwise
+// distInfo() says so and distInit() throws a message naming what the build lacked.
+#include "dist.h"
+#include "errors.h"
+#include "tensor_wrap.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#ifdef USE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace {
+
+#ifdef USE_C10D_GLOO
+
+// The three collectives this project needs, whatever class a libtorch version puts them on
+// (1.13: ProcessGroup subclasses; 2.x: Backend subclasses): one interface, one template.
+struct Collectives {
+  virtual ~Collectives() = default;
+  virtual c10::intrusive_ptr<c10d::Work> allreduce(std::vector<at::Tensor>& ts, const c10d::AllreduceOptions& o) = 0;
+  virtual c10::intrusive_ptr<c10d::Work> broadcast(std::vector<at::Tensor>& ts, const c10d::BroadcastOptions& o) = 0;
+  virtual c10::intrusive_ptr<c10d::Work> barrier(const c10d::BarrierOptions& o) = 0;
+};
+
+template <typename G>
+struct CollectivesOf : Collectives {
+  explicit CollectivesOf(c10::intrusive_ptr<G> g) : group(std::move(g)) {}
+  c10::intrusive_ptr<c10d::Work> allreduce(std::vector<at::Tensor>& ts, const c10d::AllreduceOptions& o) override { return group->allreduce(ts, o); }
+  c10::intrusive_ptr<c10d::Work> broadcast(std::vector<at::Tensor>& ts, const c10d::BroadcastOptions& o) override { return group->broadcast(ts, o); }
+  c10::intrusive_ptr<c10d::Work> barrier(const c10d::BarrierOptions& o) override { return group->barrier(o); }
+  c10::intrusive_ptr<G> group;
+};
+
+struct Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  std::unique_ptr<Collectives> collectives;
+  std::string backend;
+  int rank = 0;
+  int size = 1;
+  std::chrono::milliseconds timeout{0};
+};
+
+// Gloo has no AVG reduction (its all-reduce sums): an average is a sum divided on completion.
+struct PendingAverage {
+  std::vector<at::Tensor> tensors;
+  double divisor = 1;
+  bool done = false;
+};
+
+std::string argString(const Napi::Object& o, const char* key, const std::string& fallback = "") {
+  auto v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : fallback;
+}
+
+double argNumber(const Napi::Object& o, const char* key, double fallback) {
+  auto v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+std::vector<at::Tensor> tensorsFrom(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!v.IsArray()) throw std::invalid_argument(std::string(what) + ": expected an array of tensors");
+  auto a = v.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(TensorWrap::From(env, a.Get(i), what));
+  if (out.empty()) throw std::invalid_argument(std::string(what) + ": no tensors");
+  return out;
+}
+
+// A JS object for one collective in flight: wait() blocks until it is done (throwing what the
+// backend threw: a lost peer, the group's timeout), isCompleted() polls. The tensors it works on
+// are held here until then, so JS may drop its handles meanwhile.
+Napi::Object WrapWork(Napi::Env env, c10::intrusive_ptr<c10d::Work> work, std::shared_ptr<PendingAverage> average) {
+  auto o = Napi::Object::New(env);
+  o.Set("wait", Napi::Function::New(env, [work, average](const Napi::CallbackInfo& info) -> Napi::Value {
+    auto env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      work->wait();
+      if (average && !average->done) {
+        average->done = true;
+        at::NoGradGuard noGrad;
+        for (auto& t : average->tensors) t.div_(average->divisor);
+        average->tensors.clear();
+      }
+      return env.Undefined();
+    });
+  }));
+  o.Set("isCompleted", Napi::Function::New(env, [work](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Boolean::New(info.Env(), work->isCompleted());
+  }));
+  return o;
+}
+
+c10d::ReduceOp reduceOpFrom(const std::string& name) {
+  if (name == "sum" || name == "avg") return c10d::ReduceOp::SUM;
+  if (name == "max") return c10d::ReduceOp::MAX;
+  if (name == "min") return c10d::ReduceOp::MIN;
+  throw std::invalid_argument("allreduce: op must be sum, avg, max or min, got " + name);
+}
+
+// The Gloo transport device. GLOO_SOCKET_IFNAME names an interface (as in PyTorch); a loopback
+// master address keeps every rank on the loopback (one machine; works where the hostname does
+// not resolve); otherwise the address the machine's hostname resolves to, as PyTorch's default.
+std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string& masterAddr) {
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME")) {
+    if (*ifname) return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
+  }
+  if (masterAddr == "localhost" || masterAddr.rfind("127.", 0) == 0) return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+// distInit({backend, rank, size, timeoutMs, store: 'tcp'|'file', host, port, isServer, prefix, path})
+// → a group object. Blocks until every rank has joined (or the timeout passes: then it throws).
+// isServer (default: rank 0) serves the TCPStore; under torchrun's static rendezvous its agent
+// already serves it at MASTER_PORT, and every rank is a client. prefix keeps this job's keys
+// apart from others' in a shared store (the agent's), as PyTorch's default group does.
+Napi::Value DistInit(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsObject()) throw std::invalid_argument("distInit: expected an options object");
+    auto o = info[0].As<Napi::Object>();
+    auto g = std::make_shared<Group>();
+    g->backend = argString(o, "backend", "gloo");
+    g->rank = (int)argNumber(o, "rank", -1);
+    g->size = (int)argNumber(o, "size", -1);
+    if (g->size < 1 || g->rank < 0 || g->rank >= g->size) {
+      throw std::invalid_argument("distInit: rank " + std::to_string(g->rank) + " of world size " + std::to_string(g->size) + " is not a rank of that world");
+    }
+    g->timeout = std::chrono::milliseconds((int64_t)argNumber(o, "timeoutMs", 300000));
+    auto storeKind = argString(o, "store", "tcp");
+    auto host = argString(o, "host", "127.0.0.1");
+    if (storeKind == "tcp") {
+      c10d::TCPStoreOptions so;
+      so.port = (uint16_t)argNumber(o, "port", 29500);
+      auto isServer = o.Get("isServer");
+      so.isServer = isServer.IsBoolean() ? isServer.As<Napi::Boolean>().Value() : g->rank == 0;
+      so.numWorkers = (size_t)g->size;
+      so.waitWorkers = true;
+      so.timeout = g->timeout;
+      g->store = c10::make_intrusive<c10d::TCPStore>(host, so);
+    } else if (storeKind == "file") {
+      auto path = argString(o, "path");
+      if (path.empty()) throw std::invalid_argument("distInit: a file store needs a path");
+      g->store = c10::make_intrusive<c10d::FileStore>(path, g->size);
+      g->store->setTimeout(g->timeout);
+    } else {
+      throw std::invalid_argument("distInit: store must be tcp or file, got " + storeKind);
+    }
+    auto prefix = argString(o, "prefix");
+    if (!prefix.empty()) g->store = c10::make_intrusive<c10d::PrefixStore>(prefix, g->store);
+    if (g->backend == "gloo") {
+      auto opts = c10d::ProcessGroupGloo::Options::create(g->timeout);
+      opts->devices.push_back(glooDevice(host));
+      opts->threads = (int)argNumber(o, "threads", 2);
+      g->collectives = std::make_unique<CollectivesOf<c10d::ProcessGroupGloo>>(
+          c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->size, opts));
+    } else if (g->backend == "nccl") {
+#ifdef USE_C10D_NCCL
+      auto opts = c10d::ProcessGroupNCCL::Options::create();
+      opts->timeout = g->timeout;
+      g->collectives = std::make_unique<CollectivesOf<c10d::ProcessGroupNCCL>>(
+          c10::make_intrusive<c10d::ProcessGroupNCCL>(g->store, g->rank, g->size, opts));
+#else
+      throw std::invalid_argument("distInit: this build of the binding has no NCCL (the libtorch it was built against has none); use the gloo backend");
+#endif
+    } else {
+      throw std::invalid_argument("distInit: backend must be gloo or nccl, got " + g->backend);
+    }
+
+    auto group = Napi::Object::New(env);
+    group.Set("rank", g->rank);
+    group.Set("size", g->size);
+    group.Set("backend", g->backend);
+    // allreduce(tensors, op): every rank's tensors reduced in place. Gloo sums several tensors of
+    // one rank too (they must have one shape), so pass one flat bucket per call.
+    group.Set("allreduce", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {
+      auto env = info.Env();
+      return guarded(env, [&]() -> Napi::Value {
+        if (!g->collectives) throw std::runtime_error("allreduce: the process group was shut down");
+        auto ts = tensorsFrom(env, info[0], "allreduce");
+        auto opName = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string("sum");
+        c10d::AllreduceOptions ao;
+        std::shared_ptr<PendingAverage> average;
+        if (opName == "avg" && g->backend == "nccl") {
+          ao.reduceOp = c10d::ReduceOp::AVG;
+        } else {
+          ao.reduceOp = reduceOpFrom(opName);
+          if (opName == "avg") average = std::make_shared<PendingAverage>(PendingAverage{ts, (double)g->size});
+        }
+        return WrapWork(env, g->collectives->allreduce(ts, ao), average);
+      });
+    }));
+    group.Set("broadcast", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {
+      auto env = info.Env();
+      return guarded(env, [&]() -> Napi::Value {
+        if (!g->collectives) throw std::runtime_error("broadcast: the process group was shut down");
+        auto ts = tensorsFrom(env, info[0], "broadcast");
+        c10d::BroadcastOptions bo;
+        bo.rootRank = info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 0;
+        return WrapWork(env, g->collectives->broadcast(ts, bo), nullptr);
+      });
+    }));
+    group.Set("barrier", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {
+      auto env = info.Env();
+      return guarded(env, [&]() -> Napi::Value {
+        if (!g->collectives) throw std::runtime_error("barrier: the process group was shut down");
+        return WrapWork(env, g->collectives->barrier(c10d::BarrierOptions()), nullptr);
+      });
+    }));
+    // The rendezvous store's key-value pairs (who is who, for messages about a lost rank).
+    group.Set("storeSet", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {
+      auto env = info.Env();
+      return guarded(env, [&]() -> Napi::Value {
+        auto key = info[0].As<Napi::String>().Utf8Value();
+        auto value = info[1].As<Napi::String>().Utf8Value();
+        g->store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+        return env.Undefined();
+      });
+    }));
+    group.Set("storeGet", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {
+      auto env = info.Env();
+      return guarded(env, [&]() -> Napi::Value {
+        auto bytes = g->store->get(info[0].As<Napi::String>().Utf8Value());
+        return Napi::String::New(env, std::string(bytes.begin(), bytes.end()));
+      });
+    }));
+    // Drops the process group (its threads and connections) and the store.
+    group.Set("shutdown", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {
+      g->collectives.reset();
+      g->store.reset();
+      return info.Env().Undefined();
+    }));
+    return group;
+  });
+}
+
+#else
+
+Napi::Value DistInit(const Napi::CallbackInfo& info) {
+  throw Napi::Error::New(info.Env(),
+      "distributed training is unavailable in this build of the binding: it was compiled without c10d's Gloo "
+      "(CMake found no gloo/ headers; on Debian install libgloo-dev, then rebuild with `npm run build:native`)");
+}
+
+#endif
+
+Napi::Value DistInfo(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+#ifdef USE_C10D_GLOO
+  o.Set("gloo", true);
+#else
+  o.Set("gloo", false);
+#endif
+#ifdef USE_C10D_NCCL
+  o.Set("nccl", true);
+#else
+  o.Set("nccl", false);
+#endif
+  return o;
+}
+
+}  // namespace
+
+void RegisterDist(Napi::Env env, Napi::Object exports) {
+  exports.Set("distInfo", Napi::Function::New(env, DistInfo));
+  exports.Set("distInit", Napi::Function::New(env, DistInit));
+}
