@@ -20,22 +20,24 @@ p.add_argument("--w", type=int, default=1024); p.add_argument("--h", type=int, d
 p.add_argument("--ngf", type=int, default=32); p.add_argument("--n_downsample_global", type=int, default=4)
 p.add_argument("--n_blocks_global", type=int, default=9); p.add_argument("--n_blocks_local", type=int, default=3)
 p.add_argument("--n", type=int, default=3); p.add_argument("--threads", type=int, default=0); p.add_argument("--seed", type=int, default=0)
+p.add_argument("--device", default="cpu"); p.add_argument("--half", action="store_true", help="CUDA: float16 autocast")
 a = p.parse_args()
 if a.threads: torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
 G = networks.define_G(a.label_nc + 1, 3, a.ngf, a.net, a.n_downsample_global, a.n_blocks_global, 1, a.n_blocks_local, 'instance', gpu_ids=[])
-G.eval()
+G.eval().to(a.device)
 labels = torch.randint(0, a.label_nc, (1, 1, a.h, a.w))
 one_hot = torch.zeros(1, a.label_nc, a.h, a.w).scatter_(1, labels, 1.0)
-x = torch.cat([one_hot, torch.randint(0, 2, (1, 1, a.h, a.w)).float()], 1)
+x = torch.cat([one_hot, torch.randint(0, 2, (1, 1, a.h, a.w)).float()], 1).to(a.device)
 secs, cpu = [], []
-with torch.no_grad():
-    for _ in range(a.n):
+with torch.no_grad(), torch.autocast('cuda', dtype=torch.float16, enabled=a.half):
+    for _ in range(a.n + (2 if a.device != 'cpu' else 0)):
         t0, c0 = time.perf_counter(), time.process_time()
         y = G(x)
-        y.numpy()
+        y.float().cpu().numpy()
         secs.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
         del y
+if a.device != 'cpu': secs, cpu = secs[2:], cpu[2:]  # warm-up (cuDNN's choices) left out
 med = lambda xs: sorted(xs)[len(xs) // 2]
 print(json.dumps({"sec_per_image": med(secs), "cpu_sec_per_image": med(cpu), "all": secs, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

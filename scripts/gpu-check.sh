@@ -16,7 +16,7 @@ if [[ ! -d node_modules ]]; then npm ci --no-audit --no-fund --loglevel=error; f
 if (( build )); then
   rm -rf native/build
   echo "building the binding (log: /tmp/pix2pixhd-gpu-build.log)"
-  if ! npm run --silent build:native >/tmp/pix2pixhd-gpu-build.log 2>&1; then
+  if ! node scripts/build-native.mjs >/tmp/pix2pixhd-gpu-build.log 2>&1; then
     tail -30 /tmp/pix2pixhd-gpu-build.log; echo "FAIL build                  the native build failed"; exit 1
   fi
   grep -E "^-- c10d|libtorch:" /tmp/pix2pixhd-gpu-build.log || true
