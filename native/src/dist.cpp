@@ -2,7 +2,7 @@
 // (Gloo for CPU tensors; NCCL for CUDA tensors where the libtorch found at build time has it) with
 // all-reduce, broadcast and barrier as asynchronous work handles.
 //
-// Compiled with USE_C10D_GLOO only where CMake found c10d's and Gloo's headers; otherwise
+// Compiled with PIX2PIXHD_C10D (and _GLOO / _NCCL) only where CMake found c10d's and Gloo's headers; otherwise
 // distInfo() says so and distInit() throws a message naming what the build lacked.
 #include "dist.h"
 #include "errors.h"
@@ -13,19 +13,23 @@
 #include <string>
 #include <vector>
 
-#ifdef USE_C10D_GLOO
+// Our own macro names: a libtorch's CMake config defines USE_C10D_GLOO/USE_C10D_NCCL for its own
+// build (pip's does, and ships no Gloo headers), which says nothing of what this binding can include.
+#ifdef PIX2PIXHD_C10D
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
-#ifdef USE_C10D_NCCL
+#ifdef PIX2PIXHD_C10D_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef PIX2PIXHD_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace {
 
-#ifdef USE_C10D_GLOO
+#ifdef PIX2PIXHD_C10D
 
 // The three collectives this project needs, whatever class a libtorch version puts them on
 // (1.13: ProcessGroup subclasses; 2.x: Backend subclasses): one interface, one template.
@@ -114,6 +118,7 @@ c10d::ReduceOp reduceOpFrom(const std::string& name) {
 // The Gloo transport device. GLOO_SOCKET_IFNAME names an interface (as in PyTorch); a loopback
 // master address keeps every rank on the loopback (one machine; works where the hostname does
 // not resolve); otherwise the address the machine's hostname resolves to, as PyTorch's default.
+#ifdef PIX2PIXHD_C10D_GLOO
 std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string& masterAddr) {
   if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME")) {
     if (*ifname) return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
@@ -121,6 +126,7 @@ std::shared_ptr<::gloo::transport::Device> glooDevice(const std::string& masterA
   if (masterAddr == "localhost" || masterAddr.rfind("127.", 0) == 0) return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
 // distInit({backend, rank, size, timeoutMs, store: 'tcp'|'file', host, port, isServer, prefix, path})
 // → a group object. Blocks until every rank has joined (or the timeout passes: then it throws).
@@ -162,13 +168,17 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     auto prefix = argString(o, "prefix");
     if (!prefix.empty()) g->store = c10::make_intrusive<c10d::PrefixStore>(prefix, g->store);
     if (g->backend == "gloo") {
+#ifdef PIX2PIXHD_C10D_GLOO
       auto opts = c10d::ProcessGroupGloo::Options::create(g->timeout);
       opts->devices.push_back(glooDevice(host));
       opts->threads = (int)argNumber(o, "threads", 2);
       g->collectives = std::make_unique<CollectivesOf<c10d::ProcessGroupGloo>>(
           c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->size, opts));
+#else
+      throw std::invalid_argument("distInit: this build of the binding has no Gloo (no gloo/ headers were found at build time); use the nccl backend on CUDA, or install Gloo's headers and rebuild");
+#endif
     } else if (g->backend == "nccl") {
-#ifdef USE_C10D_NCCL
+#ifdef PIX2PIXHD_C10D_NCCL
       auto opts = c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = g->timeout;
       g->collectives = std::make_unique<CollectivesOf<c10d::ProcessGroupNCCL>>(
@@ -259,12 +269,12 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
 
 Napi::Value DistInfo(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
-#ifdef USE_C10D_GLOO
+#ifdef PIX2PIXHD_C10D_GLOO
   o.Set("gloo", true);
 #else
   o.Set("gloo", false);
 #endif
-#ifdef USE_C10D_NCCL
+#ifdef PIX2PIXHD_C10D_NCCL
   o.Set("nccl", true);
 #else
   o.Set("nccl", false);
