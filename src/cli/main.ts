@@ -12,6 +12,7 @@ import { trainCommand, TRAIN_HELP } from './commands/train.js';
 import { encodeFeaturesCommand, ENCODE_FEATURES_HELP } from './commands/encode-features.js';
 import { precomputeFeaturesCommand, PRECOMPUTE_FEATURES_HELP } from './commands/precompute-features.js';
 import { styleEvalCommand, STYLE_EVAL_HELP } from './commands/style-eval.js';
+import { trainSegmenterCommand, TRAIN_SEGMENTER_HELP } from './commands/train-segmenter.js';
 
 interface Command {
   summary: string;
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   serve: { summary: 'the editor: paint label maps, draw objects, pick their styles and synthesise in the browser', help: SERVE_HELP, run: serveCommand },
   'encode-features': { summary: 'encode every object of the training set with E and cluster each class\'s features (styles)', help: ENCODE_FEATURES_HELP, run: encodeFeaturesCommand },
   'precompute-features': { summary: 'write E\'s feature maps ({phase}_feat/) for training with --load_features', help: PRECOMPUTE_FEATURES_HELP, run: precomputeFeaturesCommand },
+  'train-segmenter': { summary: 'train the compact segmenter that gives eval the paper\'s segmentation score on data without one', help: TRAIN_SEGMENTER_HELP, run: trainSegmenterCommand },
   'style-eval': { summary: 'synthetic scenes: do the car clusters recover the palette colours?', help: STYLE_EVAL_HELP, run: styleEvalCommand },
 };
 

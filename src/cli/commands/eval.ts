@@ -7,6 +7,16 @@ import { buildEncoder, usesFeatures } from '../../models/from-options.js';
 import { helpText } from '../../options/parse.js';
 import { loadGenerator, openFeatureSource, synthesisData } from '../../run/index.js';
 import { parseRunCommand, prepareRuntime } from '../run-command.js';
+import type { OptionDef } from '../../options/definitions.js';
+import { openSegmenter } from '../../eval/segmentation/run-segmenter.js';
+import { SegmentationScore, segmentationTable } from '../../eval/segmentation/score.js';
+import { runDir } from '../../run/options-file.js';
+
+export const SEGMENTATION_OPTIONS: OptionDef[] = [
+  { name: 'segmenter_weights', kind: 'string', default: '', help: 'drn-d-105_ms_cityscapes.pth: the segmentation score with DRN-D-105 (Cityscapes label maps); default: the run\'s compact segmenter, trained on the training photos when the run has none', groups: [] },
+  { name: 'segmenter_epochs', kind: 'int', default: 12, help: 'epochs when the compact segmenter has to be trained', groups: [] },
+  { name: 'no_segmentation_score', kind: 'flag', default: false, help: 'skip the paper\'s segmentation score (pixel accuracy, mean IoU)', groups: [] },
+];
 
 const explicitClusters = (argv: string[]) => argv.some((a) => /^--(cluster_path|styles)(=|$)/.test(a));
 
@@ -17,16 +27,20 @@ export const EVAL_HELP = () => helpText(EVAL_USAGE,
   'mean absolute error (0–255 per channel) and, per class, the RGB distance between the mean colours of\n' +
   'the synthesised and the real pixels — for the trained run and for the same network untrained.\n' +
   'Runs with instance features use E on the real photos (each object keeps its look), or with --cluster_path\n' +
-  'the clusters of encode-features (objects drawn at random with --seed).',
-  ['base', 'test'], [], DEFAULTS);
+  'the clusters of encode-features (objects drawn at random with --seed).\n' +
+  'Then the paper\'s segmentation score: a segmenter\'s pixel accuracy and mean IoU on the synthesised images\n' +
+  '(trained and untrained) and on the real photos (the oracle), against the label maps.',
+  ['base', 'test'], SEGMENTATION_OPTIONS, DEFAULTS);
 
 export interface EvalReport {
   trained: EvaluationFigures;
   untrained: EvaluationFigures;
+  /** The paper's table: one entry per column (pix2pixHD, untrained, oracle). */
+  segmentation?: { column: string; pixelAccuracy: number; meanIou: number; pixels: number }[];
 }
 
 export async function evalCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<EvalReport> {
-  const { config: parsedConfig } = parseRunCommand(argv, [], DEFAULTS);
+  const { config: parsedConfig, values } = parseRunCommand(argv, SEGMENTATION_OPTIONS, DEFAULTS);
   const o = parsedConfig.network;
   // Feature runs: the clusters with --cluster_path/--styles when given, else E on the real photos
   // (the untrained network then gets a fresh E, or the same clusters).
@@ -40,9 +54,23 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   const G = loadGenerator(o, config.dir, config.which_epoch, device);
   const features = openFeatureSource(config);
   if (features.description) out.write(`${features.description}\n`);
+  const scoring = !values.no_segmentation_score && o.label_nc > 0;
+  const segmenter = scoring
+    ? await openSegmenter({
+      runDir: runDir(values), dataroot: String(config.data.dataroot), labelNc: o.label_nc, drnWeights: String(values.segmenter_weights) || undefined,
+      epochs: Number(values.segmenter_epochs), seed, device, log: (line) => out.write(line),
+    })
+    : null;
+  const score = segmenter ? new SegmentationScore(segmenter) : null;
   let trained: EvaluationFigures;
   try {
-    trained = await evaluateGenerator(G, o, data, howMany, device, features.source, precision);
+    trained = await evaluateGenerator(G, o, data, howMany, device, features.source, precision, (r) => {
+      score?.add('pix2pixHD', r.synthesized, r.label!);
+      score?.add('oracle', r.real!, r.label!);
+    });
+  } catch (e) {
+    segmenter?.dispose();
+    throw e;
   } finally {
     G.dispose();
   }
@@ -51,8 +79,10 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   if (E0 && device !== 'cpu') E0.to(device);
   let untrained: EvaluationFigures;
   try {
-    untrained = await evaluateGenerator(G0, o, data, howMany, device, E0 ? { kind: 'encoder', E: E0.eval() } : features.source, precision);
+    untrained = await evaluateGenerator(G0, o, data, howMany, device, E0 ? { kind: 'encoder', E: E0.eval() } : features.source, precision,
+      (r) => score?.add('untrained', r.synthesized, r.label!));
   } finally {
+    segmenter?.dispose();
     G0.dispose();
     E0?.dispose();
     features.dispose();
@@ -67,5 +97,10 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
     const u = untrained.classes.find((x) => x.classId === c.classId);
     out.write(`  ${className(c.classId, o.label_nc).padEnd(32)}${f(c.error)}${f(u?.error ?? NaN)}\n`);
   }
-  return { trained, untrained };
+  if (!score) return { trained, untrained };
+  const byColumn = new Map(score.figures().map((f) => [f.column, f]));
+  const segmentation = ['pix2pixHD', 'untrained', 'oracle'].map((c) => byColumn.get(c)!);
+  out.write(`\nsegmentation score (the paper's Table 1): ${score.segmenter.description}, ${trained.images} images\n`);
+  out.write(segmentationTable(segmentation));
+  return { trained, untrained, segmentation };
 }
