@@ -11,6 +11,9 @@ import type { OptionDef } from '../../options/definitions.js';
 import { openSegmenter } from '../../eval/segmentation/run-segmenter.js';
 import { SegmentationScore, segmentationTable } from '../../eval/segmentation/score.js';
 import { runDir } from '../../run/options-file.js';
+import { SCORE_FILE, type RecordedScore } from '../../report/score-table.js';
+import { writeFileAtomicSync } from '../../util/atomic-file.js';
+import { join } from 'node:path';
 
 export const SEGMENTATION_OPTIONS: OptionDef[] = [
   { name: 'segmenter_weights', kind: 'string', default: '', help: 'drn-d-105_ms_cityscapes.pth: the segmentation score with DRN-D-105 (Cityscapes label maps); default: the run\'s compact segmenter, trained on the training photos when the run has none', groups: [] },
@@ -102,5 +105,10 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   const segmentation = ['pix2pixHD', 'untrained', 'oracle'].map((c) => byColumn.get(c)!);
   out.write(`\nsegmentation score (the paper's Table 1): ${score.segmenter.description}, ${trained.images} images\n`);
   out.write(segmentationTable(segmentation));
+  const recorded: RecordedScore = {
+    segmenter: score.segmenter.description, images: trained.images, dataroot: String(data.dataroot), phase: String(data.phase), which_epoch: config.which_epoch,
+    figures: segmentation,
+  };
+  writeFileAtomicSync(join(config.dir, SCORE_FILE), `${JSON.stringify(recorded, null, 2)}\n`);
   return { trained, untrained, segmentation };
 }
