@@ -97,6 +97,8 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('no_vgg_loss', 'flag', false, 'no VGG perceptual loss', T),
   o('no_lsgan', 'flag', false, 'vanilla GAN (BCE) instead of least squares', T, arch),
   o('pool_size', 'int', 0, 'size of the buffer of generated images shown to D', T),
+  o('gan_mode', 'string', 'official', '(pix2pixhd-ts) adversarial loss: official (LSGAN, or vanilla with --no_lsgan) or hinge (SPADE\'s)', T, { choices: ['official', 'hinge'] }),
+  o('lr_D', 'float', 0, '(pix2pixhd-ts) D\'s initial learning rate, for two time-scale updates (TTUR); 0: the same as --lr. Decays on the same schedule', T),
   // testing
   o('ntest', 'int', Number.POSITIVE_INFINITY, 'official option: number of test examples', TS),
   o('results_dir', 'string', './results/', 'where test results go', TS),

@@ -38,6 +38,10 @@ export interface TrainConfig {
   debug: boolean;
   /** Mixed precision on CUDA: float16 autocast and dynamic loss scaling. */
   fp16: boolean;
+  /** 'official' (LSGAN, or vanilla with no_lsgan) or 'hinge'. */
+  gan_mode: 'official' | 'hinge';
+  /** D's initial learning rate (two time-scale updates); equal to lr unless given. */
+  lr_D: number;
 }
 
 /** What the synthesising commands (test, eval, serve, style-eval) do beyond the networks. */
@@ -139,6 +143,8 @@ export function runConfig(v: OptionValues): RunConfig {
       display_freq: num(v, 'display_freq', 100), print_freq: num(v, 'print_freq', 100), no_html: bool(v, 'no_html'),
       continue_train: bool(v, 'continue_train'), load_pretrain: str(v, 'load_pretrain'), vgg_weights: str(v, 'vgg_weights'),
       debug: bool(v, 'debug'), fp16: bool(v, 'fp16'),
+      gan_mode: str(v, 'gan_mode', 'official') === 'hinge' ? 'hinge' : 'official',
+      lr_D: num(v, 'lr_D', 0) > 0 ? num(v, 'lr_D', 0) : num(v, 'lr', 0.0002),
     },
     synthesis: {
       results_dir: str(v, 'results_dir', './results/'), how_many: num(v, 'how_many', 50), data_type: num(v, 'data_type', 32),

@@ -110,9 +110,11 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     const trainable = new Set(parametersWithPrefix(G, outermostEnhancerPrefix(net)));
     for (const p of G.parameters()) if (!trainable.has(p)) p.requiresGrad_(!isFrozen);
   };
+  // D's rate follows the same schedule from its own start (TTUR); equal to G's unless --lr_D.
+  const lrOfD = (epoch: number) => learningRateAt(epoch, { ...opt, lr: opt.lr_D });
   let lr = learningRateAt(state.epoch, opt);
   let optimizerG = makeOptimizerG(frozen(state.epoch), lr);
-  const optimizerD = new Adam(D.parameters(), { lr, betas: [opt.beta1, 0.999] });
+  const optimizerD = new Adam(D.parameters(), { lr: lrOfD(state.epoch), betas: [opt.beta1, 0.999] });
   if (frozen(state.epoch)) {
     setGlobalFrozen(true);
     message(`only the outermost local enhancer trains for the first ${opt.niter_fix_global} epochs`);
@@ -125,13 +127,14 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
       if (existsSync(join(runDir, file))) loadOptimizer(o, join(runDir, file));
     }
     optimizerG.setLr(lr);
-    optimizerD.setLr(lr);
+    optimizerD.setLr(lrOfD(state.epoch));
   }
 
   const pool = opt.pool_size > 0 ? new ImagePool(opt.pool_size, randomSource(deriveSeed(config.seed, 'pool', state.totalSteps))) : null;
   const stepper = new TrainStep(
     { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null },
-    { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan },
+    { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan,
+      gan_mode: opt.gan_mode === 'hinge' ? 'hinge' : '' },
   );
   // E trains with G: its forward is part of G's input, inside the step.
   const features: FeatureSource | null = !usesFeatures(net) ? null : net.load_features ? { kind: 'precomputed' } : { kind: 'encoder', E: E!, training: true };
@@ -149,7 +152,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     const epochStart = performance.now();
     lr = learningRateAt(epoch, opt);
     optimizerG.setLr(lr);
-    optimizerD.setLr(lr);
+    optimizerD.setLr(lrOfD(epoch));
     let epochIter = epoch === state.epoch ? state.epochIter : 0;
     for await (const batch of data.epoch(epoch, epochIter)) {
       const t0 = performance.now();
