@@ -98,6 +98,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('no_lsgan', 'flag', false, 'vanilla GAN (BCE) instead of least squares', T, arch),
   o('pool_size', 'int', 0, 'size of the buffer of generated images shown to D', T),
   o('gan_mode', 'string', 'official', '(pix2pixhd-ts) adversarial loss: official (LSGAN, or vanilla with --no_lsgan) or hinge (SPADE\'s)', T, { choices: ['official', 'hinge'] }),
+  o('ema', 'float', 0, '(pix2pixhd-ts) keep a moving average of G\'s weights with this decay (e.g. 0.999), saved as {which}_net_G_ema.pth; 0: none', T),
   o('lr_D', 'float', 0, '(pix2pixhd-ts) D\'s initial learning rate, for two time-scale updates (TTUR); 0: the same as --lr. Decays on the same schedule', T),
   // testing
   o('ntest', 'int', Number.POSITIVE_INFINITY, 'official option: number of test examples', TS),
@@ -106,6 +107,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('how_many', 'int', 50, 'how many test images to run', TS),
   o('cluster_path', 'string', 'features_clustered_010.npy', 'clustered features: our JSON or the official .npy', [...TS, 'features']),
   o('use_encoded_image', 'flag', false, 'encode the real photo to get the feature map', TS),
+  o('use_ema', 'flag', false, '(pix2pixhd-ts) test/eval: synthesise with the moving average of G\'s weights (a run trained with --ema)', TS),
 ];
 
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionDef> = new Map(OPTION_DEFS.map((d) => [d.name, d]));

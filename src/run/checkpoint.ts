@@ -23,7 +23,7 @@ export interface TrainingState {
   globalUnfrozen: boolean;
 }
 
-export function netPath(dir: string, which: string, net: 'G' | 'D' | 'E'): string {
+export function netPath(dir: string, which: string, net: 'G' | 'D' | 'E' | 'G_ema'): string {
   return join(dir, `${which}_net_${net}.pth`);
 }
 
@@ -90,6 +90,8 @@ export interface CheckpointParts {
   G: nn.Module;
   D?: nn.Module;
   E?: nn.Module;
+  /** The moving average of G's weights (--ema). */
+  G_ema?: nn.Module;
   optimizerG?: Adam;
   optimizerD?: Adam;
 }
@@ -106,6 +108,7 @@ export function saveCheckpoint(dir: string, which: string, parts: CheckpointPart
   const files: [string, () => PyValue][] = [[netPath(dir, which, 'G'), () => stateDictToPy(parts.G)]];
   if (parts.D) files.push([netPath(dir, which, 'D'), () => stateDictToPy(parts.D!)]);
   if (parts.E) files.push([netPath(dir, which, 'E'), () => stateDictToPy(parts.E!)]);
+  if (parts.G_ema) files.push([netPath(dir, which, 'G_ema'), () => stateDictToPy(parts.G_ema!)]);
   if (parts.optimizerG) files.push([join(dir, `${which}_optim_G.pth`), () => adamToPy(parts.optimizerG!.stateDict())]);
   if (parts.optimizerD) files.push([join(dir, `${which}_optim_D.pth`), () => adamToPy(parts.optimizerD!.stateDict())]);
   const staged: StagedFile[] = [];

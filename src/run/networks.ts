@@ -5,8 +5,9 @@ import type { Encoder } from '../models/encoder.js';
 import { buildEncoder, buildGenerator, usesFeatures, type Generator, type NetworkOptions } from '../models/from-options.js';
 import { loadNetwork, netPath } from './checkpoint.js';
 
-export function loadGenerator(o: NetworkOptions, dir: string, which: string, device = 'cpu'): Generator {
-  const path = netPath(dir, which, 'G');
+export function loadGenerator(o: NetworkOptions, dir: string, which: string, device = 'cpu', opts: { ema?: boolean } = {}): Generator {
+  const path = netPath(dir, which, opts.ema ? 'G_ema' : 'G');
+  if (opts.ema && !existsSync(path)) throw new Error(`--use_ema: no ${path} (the run was trained without --ema, or not to this checkpoint)`);
   if (!existsSync(path)) {
     const available = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('_net_G.pth')) : [];
     throw new Error(

@@ -17,6 +17,7 @@ import { killPoint } from '../util/fault-injection.js';
 import { deriveSeed, randomSource } from '../util/rng.js';
 import type { Batch } from '../data/index.js';
 import type { BatchSource } from './data-source.js';
+import { WeightAverage } from './ema.js';
 import { ImagePool } from './image-pool.js';
 import { learningRateAt, totalEpochs } from './schedule.js';
 import { TrainStep, type StepLosses } from './step.js';
@@ -145,7 +146,14 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     parameters: { G: G.parameterCount(), D: D.parameterCount(), ...(E ? { E: E.parameterCount() } : {}) },
     networks: { G, D, ...(E ? { E } : {}) },
   });
-  const checkpointParts = () => ({ G, D, E: E ?? undefined, optimizerG, optimizerD });
+  // --ema: a second generator holding the moving average of G's weights, resumed with the run.
+  const ema = opt.ema > 0 ? new WeightAverage(buildGenerator(net, 0), opt.ema, G) : null;
+  if (ema) {
+    if (device !== 'cpu') ema.average.to(device);
+    if (resumed && existsSync(netPath(runDir, 'latest', 'G_ema'))) loadNetwork(ema.average, netPath(runDir, 'latest', 'G_ema'));
+  }
+  const G_ema = ema?.average;
+  const checkpointParts = () => ({ G, D, E: E ?? undefined, G_ema, optimizerG, optimizerD });
   let lastLosses: StepLosses | null = null;
 
   for (let epoch = state.epoch; epoch <= epochs; epoch++) {
@@ -158,6 +166,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
       const t0 = performance.now();
       const display = opt.display_freq > 0 && (state.totalSteps + batch.size) % opt.display_freq < batch.size;
       const { losses, fake } = stepper.step(() => generatorInput(batch, net, features, device), { keepFake: display });
+      ema?.update(G);
       state.totalSteps += batch.size;
       epochIter += batch.size;
       lastLosses = losses;
@@ -190,7 +199,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     if (saveEpoch || epoch === epochs) {
       // The numbered files first: until the latest state moves past this epoch, a crash between
       // the two saves resumes inside the epoch and writes them again, so none is ever skipped.
-      saveCheckpoint(runDir, String(epoch), { G, D, E: E ?? undefined });
+      saveCheckpoint(runDir, String(epoch), { G, D, E: E ?? undefined, G_ema });
       saveCheckpoint(runDir, 'latest', checkpointParts(), next);
       events.onSave?.({ which: String(epoch), epoch, totalSteps: state.totalSteps });
     }
@@ -199,6 +208,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
   }
 
   pool?.dispose();
+  ema?.dispose();
   optimizerG.dispose();
   optimizerD.dispose();
   vgg?.dispose();

@@ -54,7 +54,7 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   const precision = precisionFor(config.synthesis.data_type, device);
   const data = synthesisData(config);
   const howMany = config.synthesis.how_many;
-  const G = loadGenerator(o, config.dir, config.which_epoch, device);
+  const G = loadGenerator(o, config.dir, config.which_epoch, device, { ema: config.synthesis.use_ema });
   const features = openFeatureSource(config);
   if (features.description) out.write(`${features.description}\n`);
   const scoring = !values.no_segmentation_score && o.label_nc > 0;

@@ -63,7 +63,7 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
   const precision = precisionFor(config.synthesis.data_type, device);
   const single = v.label ? singleMapDataroot(v) : null;
   try {
-    const G = loadGenerator(o, config.dir, config.which_epoch, device);
+    const G = loadGenerator(o, config.dir, config.which_epoch, device, { ema: config.synthesis.use_ema });
     if (config.verbose) out.write(`${nn.networkSummary('netG', G)}\n`);
     const features = openFeatureSource(config, String(v.styles));
     if (features.description) out.write(`${features.description}\n`);
