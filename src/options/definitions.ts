@@ -97,6 +97,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('no_vgg_loss', 'flag', false, 'no VGG perceptual loss', T),
   o('no_lsgan', 'flag', false, 'vanilla GAN (BCE) instead of least squares', T, arch),
   o('pool_size', 'int', 0, 'size of the buffer of generated images shown to D', T),
+  o('spectral_norm', 'string', 'none', '(pix2pixhd-ts) D: spectral normalisation of every conv of D (saved as PyTorch\'s weight_orig/weight_u/weight_v)', T, { choices: ['none', 'D'], ...arch }),
   o('gan_mode', 'string', 'official', '(pix2pixhd-ts) adversarial loss: official (LSGAN, or vanilla with --no_lsgan) or hinge (SPADE\'s)', T, { choices: ['official', 'hinge'] }),
   o('ema', 'float', 0, '(pix2pixhd-ts) keep a moving average of G\'s weights with this decay (e.g. 0.999), saved as {which}_net_G_ema.pth; 0: none', T),
   o('lr_D', 'float', 0, '(pix2pixhd-ts) D\'s initial learning rate, for two time-scale updates (TTUR); 0: the same as --lr. Decays on the same schedule', T),

@@ -112,6 +112,7 @@ function networkConfig(v: OptionValues): NetworkConfig {
     feat_num: num(v, 'feat_num'), nef: num(v, 'nef'), n_downsample_E: num(v, 'n_downsample_E'), load_features: bool(v, 'load_features'),
     // D's options belong to training; commands without them get the official defaults.
     ndf: num(v, 'ndf', 64), n_layers_D: num(v, 'n_layers_D', 3), num_D: num(v, 'num_D', 2), no_lsgan: bool(v, 'no_lsgan'),
+    spectral_norm: str(v, 'spectral_norm', 'none') === 'D' ? 'D' : 'none',
   };
 }
 
