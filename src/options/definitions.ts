@@ -99,6 +99,9 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('pool_size', 'int', 0, 'size of the buffer of generated images shown to D', T),
   o('spectral_norm', 'string', 'none', '(pix2pixhd-ts) D: spectral normalisation of every conv of D (saved as PyTorch\'s weight_orig/weight_u/weight_v)', T, { choices: ['none', 'D'], ...arch }),
   o('gan_mode', 'string', 'official', '(pix2pixhd-ts) adversarial loss: official (LSGAN, or vanilla with --no_lsgan) or hinge (SPADE\'s)', T, { choices: ['official', 'hinge'] }),
+  o('eval_freq', 'int', 0, '(pix2pixhd-ts) every this many epochs, the segmentation score (mean IoU) of G on --eval_phase, logged to eval_log.jsonl; the best G is kept as best_net_G.pth. 0: never', T),
+  o('eval_phase', 'string', 'test', '(pix2pixhd-ts) the held-out phase --eval_freq scores', T),
+  o('eval_how_many', 'int', 20, '(pix2pixhd-ts) images --eval_freq scores', T),
   o('ema', 'float', 0, '(pix2pixhd-ts) keep a moving average of G\'s weights with this decay (e.g. 0.999), saved as {which}_net_G_ema.pth; 0: none', T),
   o('lr_D', 'float', 0, '(pix2pixhd-ts) D\'s initial learning rate, for two time-scale updates (TTUR); 0: the same as --lr. Decays on the same schedule', T),
   // testing

@@ -45,7 +45,8 @@ export interface TrainEvents {
   /** Every display_freq iterations: the batch and what G made of it (tensors freed after the call). */
   onDisplay?(info: { epoch: number; totalSteps: number; batch: Batch; fake: Tensor }): void;
   onSave?(info: { which: string; epoch: number; totalSteps: number }): void;
-  onEpochEnd?(info: { epoch: number; seconds: number; lr: number }): void;
+  /** Awaited before the next epoch starts (an evaluation may run here). */
+  onEpochEnd?(info: { epoch: number; seconds: number; lr: number }): void | Promise<void>;
   onMessage?(text: string): void;
 }
 
@@ -204,7 +205,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
       events.onSave?.({ which: String(epoch), epoch, totalSteps: state.totalSteps });
     }
     state = next;
-    events.onEpochEnd?.({ epoch, seconds: (performance.now() - epochStart) / 1000, lr });
+    await events.onEpochEnd?.({ epoch, seconds: (performance.now() - epochStart) / 1000, lr });
   }
 
   pool?.dispose();

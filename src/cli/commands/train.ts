@@ -3,12 +3,15 @@ import { existsSync } from 'node:fs';
 import { colorizeLabel, tensorToRgb } from '../../data/index.js';
 import { imageToRgb } from '../../infer/synthesize.js';
 import { parseOptions, helpText } from '../../options/parse.js';
-import { applyDebug, applyRunOptions, loadRunOptions, runConfig, runDir, saveRunOptions } from '../../run/index.js';
+import { applyDebug, applyRunOptions, loadRunOptions, runConfig, runDir, saveRunOptions, synthesisData } from '../../run/index.js';
 import { trainingBatches } from '../../train/data-source.js';
 import { estimateMemory } from '../../train/memory-estimate.js';
 import { LossLog, ProgressBar, readLossLog, writeTrainingPage } from '../../train/report/index.js';
 import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
 import { prepareRuntime } from '../run-command.js';
+import { TrainingEvaluator } from '../../eval/during-training.js';
+import type { Generator } from '../../models/from-options.js';
+import { saveCheckpoint } from '../../run/checkpoint.js';
 import { nn } from '../../torch/index.js';
 
 export const TRAIN_USAGE = 'pix2pixhd train --name RUN --dataroot DIR [options]';
@@ -40,8 +43,17 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   let pending = { count: 0, seconds: 0 };
   const say = (text: string) => (bar ? bar.log(text) : out.write(text + '\n'));
 
+  // --eval_freq: the segmentation score on a held-out phase every N epochs; the best G kept.
+  const evalFreq = Number(values.eval_freq ?? 0);
+  const evaluator = evalFreq > 0
+    ? new TrainingEvaluator(dir, net, { ...synthesisData(config), phase: String(values.eval_phase), resize_or_crop: 'none' }, Number(values.eval_how_many),
+      { device, seed: config.seed, log: (line) => say(line.trimEnd()) })
+    : null;
+  let G: Generator | null = null;
+
   const result = await train(config, data, {
     onStart(info) {
+      G = info.networks.G as Generator;
       const m = estimateMemory({ ...net, batchSize: opts.batchSize, no_vgg_loss: opts.no_vgg_loss }, info.parameters, size);
       out.write(`run folder: ${info.runDir}\n`);
       out.write(`training images: ${data.paths}, ${info.epochs} epochs, ${threads} threads on ${device}${info.resumed ? `, resuming at epoch ${info.startEpoch}` : ''}\n`);
@@ -76,12 +88,23 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
     onSave({ which, totalSteps }) {
       if (which !== 'latest') say(`saved checkpoint ${which} (total_steps ${totalSteps})`);
     },
-    onEpochEnd({ epoch, seconds }) {
+    async onEpochEnd({ epoch, seconds }) {
       bar?.endEpoch(epoch, seconds);
+      if (!evaluator || !G || epoch % evalFreq !== 0) return;
+      const g: Generator = G;
+      g.eval();
+      try {
+        const s = await evaluator.evaluate(g, epoch);
+        say(`epoch ${epoch}: segmentation score on ${s.images} ${String(values.eval_phase)} images: pixel accuracy ${(100 * s.pixelAccuracy).toFixed(2)}%, mean IoU ${s.meanIou.toFixed(4)}${s.best ? ' (best so far: saved as best_net_G.pth)' : ''}`);
+        if (s.best) saveCheckpoint(dir, 'best', { G: g });
+      } finally {
+        g.train();
+      }
     },
     onMessage: say,
   });
   bar?.close();
+  evaluator?.dispose();
   await page;
   if (pageError) out.write(`warning: the HTML page could not be written: ${(pageError as Error).message}\n`);
   out.write(`done: ${result.totalSteps} iterations; checkpoints and web/index.html in ${result.runDir}\n`);
