@@ -14,10 +14,18 @@ import { runDir } from '../../run/options-file.js';
 import { SCORE_FILE, type RecordedScore } from '../../report/score-table.js';
 import { writeFileAtomicSync } from '../../util/atomic-file.js';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { RgbImage } from '../../data/image-io.js';
+import { activationStatistics, frechetDistance, inceptionFeatures } from '../../eval/fid/index.js';
+import { defaultInceptionPath, FidInceptionV3 } from '../../models/inception-fid.js';
+import type { RgbPicture } from '../../infer/synthesize-dataset.js';
+
+const rgbImage = (p: RgbPicture): RgbImage => ({ data: p.rgb, width: p.width, height: p.height });
 
 export const SEGMENTATION_OPTIONS: OptionDef[] = [
   { name: 'segmenter_weights', kind: 'string', default: '', help: 'drn-d-105_ms_cityscapes.pth: the segmentation score with DRN-D-105 (Cityscapes label maps); default: the run\'s compact segmenter, trained on the training photos when the run has none', groups: [] },
   { name: 'segmenter_epochs', kind: 'int', default: 12, help: 'epochs when the compact segmenter has to be trained', groups: [] },
+  { name: 'inception_weights', kind: 'string', default: '', help: 'pytorch-fid\'s pt_inception-2015-12-05-6726825d.pth: also the FID of the synthesised images against the real photos (the torch hub cache is tried when not given)', groups: [] },
   { name: 'no_segmentation_score', kind: 'flag', default: false, help: 'skip the paper\'s segmentation score (pixel accuracy, mean IoU)', groups: [] },
 ];
 
@@ -65,11 +73,16 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
     })
     : null;
   const score = segmenter ? new SegmentationScore(segmenter) : null;
+  // FID where the Inception weights are at hand: given, or in the torch hub cache.
+  const inceptionPath = String(values.inception_weights) || (existsSync(defaultInceptionPath()) ? defaultInceptionPath() : '');
+  const inception = inceptionPath ? FidInceptionV3.load(inceptionPath) : null;
+  const pictures = { trained: [] as RgbImage[], untrained: [] as RgbImage[], real: [] as RgbImage[] };
   let trained: EvaluationFigures;
   try {
     trained = await evaluateGenerator(G, o, data, howMany, device, features.source, precision, (r) => {
       score?.add('pix2pixHD', r.synthesized, r.label!);
       score?.add('oracle', r.real!, r.label!);
+      if (inception) { pictures.trained.push(rgbImage(r.synthesized)); pictures.real.push(rgbImage(r.real!)); }
     });
   } catch (e) {
     segmenter?.dispose();
@@ -83,7 +96,10 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   let untrained: EvaluationFigures;
   try {
     untrained = await evaluateGenerator(G0, o, data, howMany, device, E0 ? { kind: 'encoder', E: E0.eval() } : features.source, precision,
-      (r) => score?.add('untrained', r.synthesized, r.label!));
+      (r) => {
+        score?.add('untrained', r.synthesized, r.label!);
+        if (inception) pictures.untrained.push(rgbImage(r.synthesized));
+      });
   } finally {
     segmenter?.dispose();
     G0.dispose();
@@ -96,6 +112,18 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   out.write(`${''.padEnd(34)}  trained  untrained\n`);
   out.write(`${'mean absolute error'.padEnd(34)}${f(trained.meanAbsoluteError)}${f(untrained.meanAbsoluteError)}\n`);
   out.write(`${'mean per-class colour error'.padEnd(34)}${f(trained.meanClassColourError)}${f(untrained.meanClassColourError)}\n`);
+  if (inception) {
+    try {
+      if (pictures.real.length < 2) throw new Error('FID needs at least 2 images (raise --how_many)');
+      const fid = async (fake: RgbImage[]) => {
+        const [a, b] = [await inceptionFeatures(inception, fake, { device }), await inceptionFeatures(inception, pictures.real, { device })];
+        try { return frechetDistance(activationStatistics(a), activationStatistics(b)); } finally { a.dispose(); b.dispose(); }
+      };
+      out.write(`${`FID (pytorch-fid, ${pictures.real.length} images)`.padEnd(34)}${f(await fid(pictures.trained))}${f(await fid(pictures.untrained))}\n`);
+    } finally {
+      inception.dispose();
+    }
+  }
   for (const c of trained.classes) {
     const u = untrained.classes.find((x) => x.classId === c.classId);
     out.write(`  ${className(c.classId, o.label_nc).padEnd(32)}${f(c.error)}${f(u?.error ?? NaN)}\n`);
