@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { drnSegmenter } from '../../src/eval/segmentation/segmenter.js';
 import { cityscapesTrainId, DrnSegD105 } from '../../src/models/drn.js';
 import { dispose, loadTensorDict, noGrad } from '../../src/torch/index.js';
 import { pythonTorchMissing, PY } from './helpers.js';
@@ -39,6 +40,13 @@ test('DRN-D-105 class scores match the Python model within 1e-4 (48×64 input)',
     assert.ok(scale > 0.1, `the reference scores are not trivially small (max |score| ${scale})`);
     assert.ok(worst <= 1e-4 * Math.max(1, scale), `worst difference ${worst} (max |score| ${scale})`);
     scores.dispose();
+    // As eval uses it: any picture size (padded to a multiple of 8 inside), one train id per pixel.
+    const seg = drnSegmenter(net);
+    const picture = { rgb: Uint8Array.from({ length: 30 * 41 * 3 }, (_, i) => (i * 37) % 256), width: 41, height: 30 };
+    const predicted = seg.predict(picture);
+    assert.equal(predicted.length, 30 * 41);
+    assert.ok(predicted.every((c) => c >= 0 && c < 19));
+    assert.deepEqual([...seg.target([7, 26, 0, 33])], [0, 13, 255, 18]);
   } finally {
     net.dispose();
     dispose(io);
