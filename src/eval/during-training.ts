@@ -33,10 +33,11 @@ export class TrainingEvaluator {
 
   /** Scores G (put in eval mode by the caller) and logs the figures. */
   async evaluate(G: Generator, epoch: number): Promise<TrainingScore> {
-    this.#segmenter ??= await openSegmenter({
+    // Always a segmenter here (trained on any training set): --eval_freq asked for the score.
+    this.#segmenter ??= (await openSegmenter({
       runDir: this.runDir, dataroot: String(this.data.dataroot), labelNc: this.network.label_nc, epochs: this.opts.segmenterEpochs,
       seed: this.opts.seed, device: this.opts.device, log: this.opts.log,
-    });
+    }))!;
     const score = new SegmentationScore(this.#segmenter);
     const figures = await evaluateGenerator(G, this.network, this.data, this.howMany, this.opts.device ?? 'cpu', null, {},
       (r) => score.add('pix2pixHD', r.synthesized, r.label!));

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { makeSyntheticDataset } from '../../src/data/index.js';
 import { readRgb } from '../../src/data/image-io.js';
 import { readIdMap } from '../../src/data/image-io.js';
+import { openSegmenter } from '../../src/eval/segmentation/run-segmenter.js';
 import { SegmentationScore, segmentationTable } from '../../src/eval/segmentation/score.js';
 import { compactSegmenter, type Segmenter } from '../../src/eval/segmentation/segmenter.js';
 import { loadSegmenter, saveSegmenter, SEGMENTER_DEFAULTS, trainSegmenter } from '../../src/eval/segmentation/train-segmenter.js';
@@ -71,4 +72,19 @@ test('the score keeps one confusion matrix per column; the table prints accuracy
   assert.match(table[0]!, /synthesised\s+oracle/);
   assert.match(table[1]!, /^Pixel acc \(%\)\s+75\.00\s+100\.00$/);
   assert.match(table[2]!, /^Mean IoU\s+0\.6667\s+1\.0000$/);
+});
+
+test('eval does not train a segmenter on a large training set by itself: it says what to run instead', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'p2phd-seg-skip-'));
+  try {
+    const data = path.join(root, 'data');
+    await makeSyntheticDataset({ out: data, n: 3, nTest: 1, width: 32, height: 16, seed: 1 });
+    const lines: string[] = [];
+    const seg = await openSegmenter({ runDir: path.join(root, 'run'), dataroot: data, labelNc: 35, trainUpTo: 2, log: (l) => lines.push(l) });
+    assert.equal(seg, null);
+    assert.match(lines.join(''), /skipped: .* 3 photos .*pix2pixhd train-segmenter.*--segmenter_weights/);
+    assert.ok(!fs.existsSync(path.join(root, 'run', 'segmenter')));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -69,7 +69,7 @@ export async function evalCommand(argv: string[], out: NodeJS.WriteStream = proc
   const segmenter = scoring
     ? await openSegmenter({
       runDir: runDir(values), dataroot: String(config.data.dataroot), labelNc: o.label_nc, drnWeights: String(values.segmenter_weights) || undefined,
-      epochs: Number(values.segmenter_epochs), seed, device, log: (line) => out.write(line),
+      epochs: Number(values.segmenter_epochs), seed, device, log: (line) => out.write(line), trainUpTo: 1000,
     })
     : null;
   const score = segmenter ? new SegmentationScore(segmenter) : null;
