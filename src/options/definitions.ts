@@ -111,7 +111,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('how_many', 'int', 50, 'how many test images to run', TS),
   o('cluster_path', 'string', 'features_clustered_010.npy', 'clustered features: our JSON or the official .npy', [...TS, 'features']),
   o('use_encoded_image', 'flag', false, 'encode the real photo to get the feature map', TS),
-  o('use_ema', 'flag', false, '(pix2pixhd-ts) test/eval: synthesise with the moving average of G\'s weights (a run trained with --ema)', TS),
+  o('use_ema', 'flag', false, '(pix2pixhd-ts) test/eval: synthesise with the moving average of G\'s weights (a run trained with --ema)', ['test']),
 ];
 
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionDef> = new Map(OPTION_DEFS.map((d) => [d.name, d]));

@@ -49,8 +49,10 @@ export async function fidCommand(argv: string[], out: NodeJS.WriteStream = proce
   const isFolder = (p: string) => statSync(p).isDirectory();
   let net: FidInceptionV3 | null = null;
   const features = async (folder: string): Promise<Tensor> => {
-    net ??= FidInceptionV3.load(String(v.inception_weights) || undefined);
-    if (device !== 'cpu') net.to(device);
+    if (!net) {
+      net = FidInceptionV3.load(String(v.inception_weights) || undefined);
+      if (device !== 'cpu') net.to(device);
+    }
     const files = fidImageFiles(folder);
     if (files.length < 2) throw new Error(`${folder} holds ${files.length} image${files.length === 1 ? '' : 's'}; FID needs at least 2`);
     return inceptionFeatures(net, files, { dims, batchSize: Number(v.batch_size), device });
