@@ -1,7 +1,7 @@
 // --eval_freq: the segmentation score of the generator being trained, on a held-out phase, every N
 // epochs (as OASIS tracks FID while training). Each score is appended to RUN/eval_log.jsonl; the
 // caller keeps the best generator (by mean IoU) as the 'best' checkpoint beside 'latest'.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataOptions } from '../data/index.js';
 import type { Generator, NetworkOptions } from '../models/from-options.js';
@@ -12,6 +12,8 @@ import type { Segmenter } from './segmentation/segmenter.js';
 
 export interface TrainingScore {
   epoch: number;
+  /** Iterations (images) trained so far: the x of the training page's charts. */
+  total_steps: number;
   images: number;
   pixelAccuracy: number;
   meanIou: number;
@@ -32,7 +34,7 @@ export class TrainingEvaluator {
   }
 
   /** Scores G (put in eval mode by the caller) and logs the figures. */
-  async evaluate(G: Generator, epoch: number): Promise<TrainingScore> {
+  async evaluate(G: Generator, epoch: number, totalSteps: number): Promise<TrainingScore> {
     // Always a segmenter here (trained on any training set): --eval_freq asked for the score.
     this.#segmenter ??= (await openSegmenter({
       runDir: this.runDir, dataroot: String(this.data.dataroot), labelNc: this.network.label_nc, epochs: this.opts.segmenterEpochs,
@@ -44,7 +46,7 @@ export class TrainingEvaluator {
     const [f] = score.figures();
     const best = f!.meanIou > this.#bestIou;
     if (best) this.#bestIou = f!.meanIou;
-    const result = { epoch, images: figures.images, pixelAccuracy: f!.pixelAccuracy, meanIou: f!.meanIou, best };
+    const result = { epoch, total_steps: totalSteps, images: figures.images, pixelAccuracy: f!.pixelAccuracy, meanIou: f!.meanIou, best };
     appendFileSync(join(this.runDir, 'eval_log.jsonl'), `${JSON.stringify(result)}\n`);
     return result;
   }
@@ -52,4 +54,14 @@ export class TrainingEvaluator {
   dispose(): void {
     this.#segmenter?.dispose();
   }
+}
+
+/** The scores of RUN/eval_log.jsonl as chart records (pixel accuracy and mean IoU against total_steps). */
+export function readTrainingScores(runDir: string): { epoch: number; iter: number; total_steps: number; time: number; lr: number; losses: Record<string, number> }[] {
+  const file = join(runDir, 'eval_log.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf-8').split('\n').filter((l) => l.trim()).map((l) => {
+    const s = JSON.parse(l) as TrainingScore;
+    return { epoch: s.epoch, iter: 0, total_steps: s.total_steps, time: 0, lr: 0, losses: { pixel_accuracy: s.pixelAccuracy, mean_IoU: s.meanIou } };
+  });
 }

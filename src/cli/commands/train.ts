@@ -6,10 +6,10 @@ import { parseOptions, helpText } from '../../options/parse.js';
 import { applyDebug, applyRunOptions, loadRunOptions, runConfig, runDir, saveRunOptions, synthesisData } from '../../run/index.js';
 import { trainingBatches } from '../../train/data-source.js';
 import { estimateMemory } from '../../train/memory-estimate.js';
-import { LossLog, ProgressBar, readLossLog, writeTrainingPage } from '../../train/report/index.js';
+import { LossLog, ProgressBar, readLossLog, writeTrainingPage, type Sample } from '../../train/report/index.js';
 import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
 import { prepareRuntime } from '../run-command.js';
-import { TrainingEvaluator } from '../../eval/during-training.js';
+import { readTrainingScores, TrainingEvaluator } from '../../eval/during-training.js';
 import type { Generator } from '../../models/from-options.js';
 import { saveCheckpoint } from '../../run/checkpoint.js';
 import { nn } from '../../torch/index.js';
@@ -42,6 +42,14 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   let pageError: unknown;
   let pending = { count: 0, seconds: 0 };
   const say = (text: string) => (bar ? bar.log(text) : out.write(text + '\n'));
+  const writePage = (samples: Sample[]) => {
+    if (opts.no_html) return;
+    page = page.then(() => writeTrainingPage(dir, {
+      title: `pix2pixHD: ${config.name}`, samples, displayWidth: config.synthesis.display_winsize,
+      losses: existsSync(log.jsonPath) ? readLossLog(log.jsonPath) : [], scores: readTrainingScores(dir),
+    })).catch((e: unknown) => { pageError ??= e; });
+  };
+  let totalSteps = 0;
 
   // --eval_freq: the segmentation score on a held-out phase every N epochs; the best G kept.
   const evalFreq = Number(values.eval_freq ?? 0);
@@ -62,6 +70,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
       bar = new ProgressBar({ totalEpochs: info.epochs, epochSize: info.datasetSize, printFreq: opts.print_freq, stream: out });
     },
     onIteration(info) {
+      totalSteps = info.totalSteps;
       bar?.update({ epoch: info.epoch, iter: info.epochIter, losses: info.losses as unknown as Record<string, number> });
       pending.count++;
       pending.seconds += info.seconds;
@@ -82,8 +91,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
         { label: 'synthesized_image', rgb: synth.rgb, width: w, height: h },
         { label: 'real_image', rgb: tensorToRgb(batch.image!, w, h), width: w, height: h },
       ];
-      page = page.then(() => writeTrainingPage(dir, { title: `pix2pixHD: ${config.name}`, samples: [{ epoch, step: totalSteps, images }], displayWidth: config.synthesis.display_winsize, losses: existsSync(log.jsonPath) ? readLossLog(log.jsonPath) : [] }))
-        .catch((e: unknown) => { pageError ??= e; });
+      writePage([{ epoch, step: totalSteps, images }]);
     },
     onSave({ which, totalSteps }) {
       if (which !== 'latest') say(`saved checkpoint ${which} (total_steps ${totalSteps})`);
@@ -94,9 +102,10 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
       const g: Generator = G;
       g.eval();
       try {
-        const s = await evaluator.evaluate(g, epoch);
+        const s = await evaluator.evaluate(g, epoch, totalSteps);
         say(`epoch ${epoch}: segmentation score on ${s.images} ${String(values.eval_phase)} images: pixel accuracy ${(100 * s.pixelAccuracy).toFixed(2)}%, mean IoU ${s.meanIou.toFixed(4)}${s.best ? ' (best so far: saved as best_net_G.pth)' : ''}`);
         if (s.best) saveCheckpoint(dir, 'best', { G: g });
+        writePage([]);
       } finally {
         g.train();
       }
