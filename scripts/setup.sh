@@ -2,14 +2,15 @@
 # Installs what is missing on a fresh Debian machine, then builds: Debian packages (as root, or via
 # sudo), npm packages, the native libtorch binding. Quick when everything is already there.
 #   scripts/setup.sh          what the project needs to run
-#   scripts/setup.sh --test   also what the tests use (Debian's python3-torch, for the interop
+#   scripts/setup.sh --test   also what the tests use (Debian's python3-torch, python3-torchvision and
+#                             python3-scipy for the interop and FID reference
 #                             tests that compare against PyTorch itself; Debian's chromium, for the
 #                             editor's browser tests through playwright-core; never runtime dependencies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libtorch-dev libgloo-dev libopenblas0-pthread cmake g++ ninja-build)
-if [[ "${1:-}" == "--test" ]]; then packages+=(python3-torch chromium); fi
+if [[ "${1:-}" == "--test" ]]; then packages+=(python3-torch python3-torchvision python3-scipy chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,7 @@
 import { OptionError } from '../options/parse.js';
 import { demoCommand, DEMO_HELP } from './commands/demo.js';
 import { evalCommand, EVAL_HELP } from './commands/eval.js';
+import { fidCommand, FID_HELP } from './commands/fid.js';
 import { makeDatasetCommand, MAKE_DATASET_HELP } from './commands/make-dataset.js';
 import { serveCommand, SERVE_HELP } from './commands/serve.js';
 import { testCommand, TEST_HELP } from './commands/test.js';
@@ -11,6 +12,7 @@ import { trainCommand, TRAIN_HELP } from './commands/train.js';
 import { encodeFeaturesCommand, ENCODE_FEATURES_HELP } from './commands/encode-features.js';
 import { precomputeFeaturesCommand, PRECOMPUTE_FEATURES_HELP } from './commands/precompute-features.js';
 import { styleEvalCommand, STYLE_EVAL_HELP } from './commands/style-eval.js';
+import { trainSegmenterCommand, TRAIN_SEGMENTER_HELP } from './commands/train-segmenter.js';
 
 interface Command {
   summary: string;
@@ -23,10 +25,12 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a model (the official train.py options)', help: TRAIN_HELP, run: trainCommand },
   test: { summary: 'synthesise a data set\'s test phase or one label map with a trained run', help: TEST_HELP, run: testCommand },
   eval: { summary: 'error figures of a trained run against real photos, beside the untrained network', help: EVAL_HELP, run: evalCommand },
+  fid: { summary: 'FID (and KID) between two folders of images or .npz statistics, as pytorch-fid', help: FID_HELP, run: fidCommand },
   'make-dataset': { summary: 'write a synthetic data set of street scenes', help: MAKE_DATASET_HELP, run: makeDatasetCommand },
   serve: { summary: 'the editor: paint label maps, draw objects, pick their styles and synthesise in the browser', help: SERVE_HELP, run: serveCommand },
   'encode-features': { summary: 'encode every object of the training set with E and cluster each class\'s features (styles)', help: ENCODE_FEATURES_HELP, run: encodeFeaturesCommand },
   'precompute-features': { summary: 'write E\'s feature maps ({phase}_feat/) for training with --load_features', help: PRECOMPUTE_FEATURES_HELP, run: precomputeFeaturesCommand },
+  'train-segmenter': { summary: 'train the compact segmenter that gives eval the paper\'s segmentation score on data without one', help: TRAIN_SEGMENTER_HELP, run: trainSegmenterCommand },
   'style-eval': { summary: 'synthetic scenes: do the car clusters recover the palette colours?', help: STYLE_EVAL_HELP, run: styleEvalCommand },
 };
 

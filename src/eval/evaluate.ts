@@ -3,7 +3,7 @@
 import type { DataOptions } from '../data/index.js';
 import { buildGenerator, type Generator, type NetworkOptions } from '../models/from-options.js';
 import { ImageMetrics, type ClassColourError } from './metrics.js';
-import { synthesizeDataset } from '../infer/synthesize-dataset.js';
+import { synthesizeDataset, type SynthesisResult } from '../infer/synthesize-dataset.js';
 import type { FeatureSource } from '../run/generator-input.js';
 
 export interface EvaluationFigures {
@@ -13,16 +13,20 @@ export interface EvaluationFigures {
   classes: ClassColourError[];
 }
 
-/** `features`: for runs with instance features, where their feature maps come from (see synthesizeDataset). */
+/**
+ * `features`: for runs with instance features, where their feature maps come from (see synthesizeDataset).
+ * `onResult` sees every synthesised image with its photo and label map (the segmentation score, FID).
+ */
 export async function evaluateGenerator(
   G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu', features?: FeatureSource | null,
-  precision: { halfPrecision?: boolean } = {},
+  precision: { halfPrecision?: boolean } = {}, onResult?: (r: SynthesisResult) => void,
 ): Promise<EvaluationFigures> {
   const metrics = new ImageMetrics();
   let images = 0;
   for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: true }, howMany, device, features, precision)) {
     if (!r.real || !r.label) throw new Error(`${r.labelPath}: evaluation needs the real photo and the label map at the same size`);
     metrics.add(r.synthesized.rgb, r.real.rgb, r.label);
+    onResult?.(r);
     images++;
   }
   if (images === 0) throw new Error(`no images to evaluate in ${String(data.dataroot)} (phase ${String(data.phase)})`);

@@ -1,6 +1,7 @@
 // The networks of a pix2pixHD run, sized from its options the way the official model does:
 // G sees label channels (or input_nc when label_nc is 0), +1 for the instance edges, +feat_num
 // for encoded features; D sees the same minus the features, plus the image.
+import { applySpectralNorm } from './spectral-norm.js';
 import { Encoder } from './encoder.js';
 import { GlobalGenerator } from './global-generator.js';
 import { initWeights } from './init.js';
@@ -31,6 +32,8 @@ export interface NetworkOptions {
   n_layers_D?: number;
   num_D?: number;
   no_lsgan?: boolean;
+  /** 'D': spectral normalisation of D's convolutions (PyTorch's weight_orig/weight_u/weight_v layout). */
+  spectral_norm?: 'none' | 'D';
 }
 
 export function usesFeatures(o: NetworkOptions): boolean {
@@ -70,7 +73,8 @@ export function buildDiscriminator(o: NetworkOptions, seed: number): MultiscaleD
     input_nc: labelChannels(o) + o.output_nc, ndf: o.ndf ?? 64, n_layers_D: o.n_layers_D ?? 3, num_D: o.num_D ?? 2,
     norm: norm(o), use_sigmoid: o.no_lsgan ?? false, getIntermFeat: true,
   });
-  return initWeights(D, { seed });
+  initWeights(D, { seed });
+  return o.spectral_norm === 'D' ? applySpectralNorm(D) : D;
 }
 
 /** The feature encoder, when the run uses features and does not load precomputed ones. */

@@ -137,6 +137,13 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('no_vgg_loss', 'flag', false, 'no VGG perceptual loss', T),
   o('no_lsgan', 'flag', false, 'vanilla GAN (BCE) instead of least squares', T, arch),
   o('pool_size', 'int', 0, 'size of the buffer of generated images shown to D', T, atLeast0),
+    o('spectral_norm', 'string', 'none', '(pix2pixhd-ts) D: spectral normalisation of every conv of D (saved as PyTorch\'s weight_orig/weight_u/weight_v)', T, { choices: ['none', 'D'], ...arch }),
+  o('gan_mode', 'string', 'official', '(pix2pixhd-ts) adversarial loss: official (LSGAN, or vanilla with --no_lsgan) or hinge (SPADE\'s)', T, { choices: ['official', 'hinge'] }),
+  o('eval_freq', 'int', 0, '(pix2pixhd-ts) every this many epochs, the segmentation score (mean IoU) of G on --eval_phase, logged to eval_log.jsonl; the best G is kept as best_net_G.pth. 0: never', T, atLeast0),
+  o('eval_phase', 'string', 'test', '(pix2pixhd-ts) the held-out phase --eval_freq scores', T),
+  o('eval_how_many', 'int', 20, '(pix2pixhd-ts) images --eval_freq scores', T, atLeast1),
+  o('ema', 'float', 0, '(pix2pixhd-ts) keep a moving average of G\'s weights with this decay (e.g. 0.999), saved as {which}_net_G_ema.pth; 0: none', T, { range: { min: 0, below: 1 } }),
+  o('lr_D', 'float', 0, '(pix2pixhd-ts) D\'s initial learning rate, for two time-scale updates (TTUR); 0: the same as --lr. Decays on the same schedule', T, atLeast0),
   // testing
   o('ntest', 'int', Number.POSITIVE_INFINITY, 'official option: number of test examples', TS, atLeast0),
   o('results_dir', 'string', './results/', 'where test results go', TS),
@@ -144,6 +151,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('how_many', 'int', 50, 'how many test images to run', TS, atLeast0),
   o('cluster_path', 'string', 'features_clustered_010.npy', 'clustered features: our JSON or the official .npy', [...TS, 'features']),
   o('use_encoded_image', 'flag', false, 'encode the real photo to get the feature map', TS),
+  o('use_ema', 'flag', false, '(pix2pixhd-ts) test/eval: synthesise with the moving average of G\'s weights (a run trained with --ema)', ['test']),
 ];
 
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionDef> = new Map(OPTION_DEFS.map((d) => [d.name, d]));

@@ -15,6 +15,8 @@ export interface ResultRow {
 export interface ResultsPageOptions {
   /** Largest width an image is shown at (default 512). */
   displayWidth?: number;
+  /** HTML shown above the images (e.g. the run's segmentation score). */
+  summaryHtml?: string;
 }
 
 /** The page's HTML (pure). */
@@ -23,7 +25,7 @@ export function renderResultsPage(title: string, rows: readonly ResultRow[], opt
   const body = rows
     .map((r) => `<h3>${escapeHtml(r.name)}</h3>\n` + imageRow(r.images.map((im) => ({ ...im, src: im.file })), displayWidth))
     .join('\n');
-  return renderPage({ title, body: body || '<p class="note">no results</p>' });
+  return renderPage({ title, body: (opts.summaryHtml ?? '') + (body || '<p class="note">no results</p>') });
 }
 
 /** Writes <dir>/index.html atomically; returns its path. */

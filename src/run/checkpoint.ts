@@ -18,7 +18,7 @@ import {
 
 export type { TrainingState } from './generation.js';
 
-export function netPath(dir: string, which: string, net: 'G' | 'D' | 'E'): string {
+export function netPath(dir: string, which: string, net: 'G' | 'D' | 'E' | 'G_ema'): string {
   return join(dir, `${which}_net_${net}.pth`);
 }
 
@@ -81,6 +81,8 @@ export interface CheckpointParts {
   G: nn.Module;
   D?: nn.Module;
   E?: nn.Module;
+  /** The moving average of G's weights (--ema). */
+  G_ema?: nn.Module;
   optimizerG?: Adam;
   optimizerD?: Adam;
 }
@@ -95,6 +97,7 @@ export function saveCheckpoint(dir: string, which: string, parts: CheckpointPart
   const files: [string, () => PyValue][] = [[netPath(dir, which, 'G'), () => stateDictToPy(parts.G)]];
   if (parts.D) files.push([netPath(dir, which, 'D'), () => stateDictToPy(parts.D!)]);
   if (parts.E) files.push([netPath(dir, which, 'E'), () => stateDictToPy(parts.E!)]);
+  if (parts.G_ema) files.push([netPath(dir, which, 'G_ema'), () => stateDictToPy(parts.G_ema!)]);
   if (parts.optimizerG) files.push([join(dir, `${which}_optim_G.pth`), () => adamToPy(parts.optimizerG!.stateDict())]);
   if (parts.optimizerD) files.push([join(dir, `${which}_optim_D.pth`), () => adamToPy(parts.optimizerD!.stateDict())]);
   const staged: StagedFile[] = [];
@@ -117,6 +120,7 @@ export function saveTrainingCheckpoint(dir: string, parts: CheckpointParts & { p
   const content: GenerationContent = { net_G: pth('net_G', () => stateDictToPy(parts.G)) };
   if (parts.D) content.net_D = pth('net_D', () => stateDictToPy(parts.D!));
   if (parts.E) content.net_E = pth('net_E', () => stateDictToPy(parts.E!));
+  if (parts.G_ema) content.net_G_ema = pth('net_G_ema', () => stateDictToPy(parts.G_ema!));
   if (parts.optimizerG) content.optim_G = pth('optim_G', () => adamToPy(parts.optimizerG!.stateDict()));
   if (parts.optimizerD) content.optim_D = pth('optim_D', () => adamToPy(parts.optimizerD!.stateDict()));
   if (parts.pool) content.pool = pth('pool', () => PyDict.ordered(parts.pool!.map((t, i) => [String(i), tensorToRaw(t)] as [string, PyValue])));
@@ -128,6 +132,8 @@ export interface ResumeFiles {
   G: string;
   D: string;
   E: string;
+  /** The moving average of G's weights (--ema), where the checkpoint has one. */
+  G_ema?: string;
   optimizerG?: string;
   optimizerD?: string;
   pool?: string;
@@ -140,13 +146,17 @@ export function checkpointFiles(dir: string, which: string): ResumeFiles {
     checkGeneration(dir, state);
     const at = (f: Parameters<typeof generationPath>[2]) => (state.files[f] !== undefined ? generationPath(dir, state, f) : undefined);
     return {
-      G: at('net_G')!, D: at('net_D') ?? netPath(dir, which, 'D'), E: at('net_E') ?? netPath(dir, which, 'E'),
+      G: at('net_G')!, D: at('net_D') ?? netPath(dir, which, 'D'), E: at('net_E') ?? netPath(dir, which, 'E'), G_ema: at('net_G_ema'),
       optimizerG: at('optim_G'), optimizerD: at('optim_D'), pool: at('pool'),
     };
   }
   // Earlier versions of this project kept the optimizers beside the networks; the official code keeps none.
   const optimizer = (n: 'G' | 'D') => (existsSync(join(dir, `${which}_optim_${n}.pth`)) ? join(dir, `${which}_optim_${n}.pth`) : undefined);
-  return { G: netPath(dir, which, 'G'), D: netPath(dir, which, 'D'), E: netPath(dir, which, 'E'), optimizerG: optimizer('G'), optimizerD: optimizer('D') };
+  const ema = netPath(dir, which, 'G_ema');
+  return {
+    G: netPath(dir, which, 'G'), D: netPath(dir, which, 'D'), E: netPath(dir, which, 'E'), G_ema: existsSync(ema) ? ema : undefined,
+    optimizerG: optimizer('G'), optimizerD: optimizer('D'),
+  };
 }
 
 /** Loads a state dict file into a module strictly; the error names the file on any mismatch. */

@@ -45,6 +45,12 @@ export interface TrainConfig {
   dist_timeout: number;
   /** MB of gradients per all-reduce bucket. */
   bucket_cap_mb: number;
+  /** 'official' (LSGAN, or vanilla with no_lsgan) or 'hinge'. */
+  gan_mode: 'official' | 'hinge';
+  /** D's initial learning rate (two time-scale updates); equal to lr unless given. */
+  lr_D: number;
+  /** Decay of the moving average of G's weights; 0: none. */
+  ema: number;
 }
 
 /** What the synthesising commands (test, eval, serve, style-eval) do beyond the networks. */
@@ -57,6 +63,8 @@ export interface SynthesisConfig {
   cluster_path: string;
   /** Feature runs: E on the real photos instead of clusters. */
   use_encoded_image: boolean;
+  /** Synthesise with the moving average of G's weights ({which}_net_G_ema.pth). */
+  use_ema: boolean;
   /** Pages show images this wide (the official display_winsize) … */
   display_winsize: number;
   /** … and result images are stretched to this width / height ratio when it is not 1 (the official aspect_ratio). */
@@ -111,6 +119,7 @@ function networkConfig(v: OptionValues): NetworkConfig {
     feat_num: num(v, 'feat_num'), nef: num(v, 'nef'), n_downsample_E: num(v, 'n_downsample_E'), load_features: bool(v, 'load_features'),
     // D's options belong to training; commands without them get the official defaults.
     ndf: num(v, 'ndf', 64), n_layers_D: num(v, 'n_layers_D', 3), num_D: num(v, 'num_D', 2), no_lsgan: bool(v, 'no_lsgan'),
+    spectral_norm: str(v, 'spectral_norm', 'none') === 'D' ? 'D' : 'none',
   };
 }
 
@@ -148,10 +157,14 @@ export function runConfig(v: OptionValues): RunConfig {
       debug: bool(v, 'debug'), fp16: bool(v, 'fp16'),
       nproc_per_node: num(v, 'nproc_per_node', 0), dist_backend: str(v, 'dist_backend', 'auto') as TrainConfig['dist_backend'],
       dist_timeout: num(v, 'dist_timeout', 300), bucket_cap_mb: num(v, 'bucket_cap_mb', 25),
+      gan_mode: str(v, 'gan_mode', 'official') === 'hinge' ? 'hinge' : 'official',
+      lr_D: num(v, 'lr_D', 0) > 0 ? num(v, 'lr_D', 0) : num(v, 'lr', 0.0002),
+      ema: num(v, 'ema', 0),
     },
     synthesis: {
       results_dir: str(v, 'results_dir', './results/'), how_many: num(v, 'how_many', 50), data_type: num(v, 'data_type', 32),
       cluster_path: str(v, 'cluster_path', 'features_clustered_010.npy'), use_encoded_image: bool(v, 'use_encoded_image'),
+      use_ema: bool(v, 'use_ema'),
       display_winsize: num(v, 'display_winsize', 512), aspect_ratio: num(v, 'aspect_ratio', 1),
     },
     values: v,

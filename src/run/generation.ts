@@ -30,7 +30,7 @@ export interface TrainingState {
 }
 
 /** The files a generation may hold (`<name>.pth`). */
-export type GenerationFile = 'net_G' | 'net_D' | 'net_E' | 'optim_G' | 'optim_D' | 'pool';
+export type GenerationFile = 'net_G' | 'net_D' | 'net_E' | 'net_G_ema' | 'optim_G' | 'optim_D' | 'pool';
 
 /** What `latest_state.json` holds: the training state and the generation it belongs to. */
 export interface GenerationRecord extends TrainingState {
@@ -42,7 +42,7 @@ export interface GenerationRecord extends TrainingState {
   names: string[];
 }
 
-const NETS = ['G', 'D', 'E'] as const;
+const NETS = ['G', 'D', 'E', 'G_ema'] as const;
 
 export function isGenerationRecord(v: TrainingState): v is GenerationRecord {
   return typeof (v as Partial<GenerationRecord>).generation === 'string';

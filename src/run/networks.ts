@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import type { Encoder } from '../models/encoder.js';
 import { buildEncoder, buildGenerator, usesFeatures, type Generator, type NetworkOptions } from '../models/from-options.js';
 import { readRawStateDict, type nn } from '../torch/index.js';
-import { checkpointFiles } from './checkpoint.js';
+import { checkpointFiles, netPath } from './checkpoint.js';
 import { loadRunOptions } from './options-file.js';
 
 /**
@@ -42,9 +42,11 @@ function generatorHint(o: NetworkOptions, keys: string[]): string {
   return `the options describe a different network than the checkpoint: ${generic}`;
 }
 
-export function loadGenerator(o: NetworkOptions, dir: string, which: string, device = 'cpu'): Generator {
-  // 'latest' of a training run: its current generation, whose G and E always belong together.
-  const path = checkpointFiles(dir, which).G;
+export function loadGenerator(o: NetworkOptions, dir: string, which: string, device = 'cpu', opts: { ema?: boolean } = {}): Generator {
+  // 'latest' of a training run: its current generation, whose G, G_ema and E always belong together.
+  const files = checkpointFiles(dir, which);
+  if (opts.ema && !files.G_ema) throw new Error(`--use_ema: no ${netPath(dir, which, 'G_ema')} (the run was trained without --ema, or not to this checkpoint)`);
+  const path = opts.ema ? files.G_ema! : files.G;
   if (!existsSync(path)) {
     const available = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('_net_G.pth')) : [];
     throw new Error(

@@ -61,6 +61,8 @@ export interface TrainStepOptions {
   no_ganFeat_loss?: boolean;
   no_vgg_loss?: boolean;
   no_lsgan?: boolean;
+  /** 'hinge': the hinge GAN loss (off by default: the official LSGAN / vanilla losses). */
+  gan_mode?: '' | 'hinge';
 }
 
 /**
@@ -94,7 +96,8 @@ export class TrainStep {
   readonly lambdaFeat: number;
 
   constructor(readonly parts: TrainStepParts, readonly opts: TrainStepOptions) {
-    this.criterionGAN = new GANLoss({ use_lsgan: !opts.no_lsgan });
+    if (opts.gan_mode === 'hinge' && opts.no_lsgan) throw new Error('--gan_mode hinge needs a discriminator without a sigmoid: drop --no_lsgan');
+    this.criterionGAN = new GANLoss({ use_lsgan: !opts.no_lsgan, hinge: opts.gan_mode === 'hinge' });
     this.lambdaFeat = opts.lambda_feat ?? 10;
     if (!opts.no_vgg_loss && !parts.vggLoss) {
       throw new Error('the VGG loss is on but no VGGLoss was given: load the VGG19 weights, or set no_vgg_loss');
@@ -131,7 +134,7 @@ export class TrainStep {
       fake,
       D_fake: this.criterionGAN.forward(predFakeForD, false),
       D_real: this.criterionGAN.forward(predReal, true),
-      G_GAN: this.criterionGAN.forward(predFake, true),
+      G_GAN: this.criterionGAN.forward(predFake, true, false),
       G_GAN_Feat: opts.no_ganFeat_loss
         ? null
         : featureMatchingLoss(predFake, predReal, { num_D: opts.num_D, n_layers_D: opts.n_layers_D, lambda_feat: this.lambdaFeat }),

@@ -17,6 +17,7 @@ import { killPoint } from '../util/fault-injection.js';
 import { deriveSeed, randomSource } from '../util/rng.js';
 import type { Batch } from '../data/index.js';
 import type { BatchSource } from './data-source.js';
+import { WeightAverage } from './ema.js';
 import { ImagePool } from './image-pool.js';
 import { learningRateAt, totalEpochs } from './schedule.js';
 import { TrainStep, type GradientAverager, type StepLosses } from './step.js';
@@ -43,7 +44,8 @@ export interface TrainEvents {
   /** Every display_freq iterations: the batch and what G made of it (tensors freed after the call). */
   onDisplay?(info: { epoch: number; totalSteps: number; batch: Batch; fake: Tensor }): void;
   onSave?(info: { which: string; epoch: number; totalSteps: number }): void;
-  onEpochEnd?(info: { epoch: number; seconds: number; lr: number }): void;
+  /** Awaited before the next epoch starts (an evaluation may run here). */
+  onEpochEnd?(info: { epoch: number; seconds: number; lr: number }): void | Promise<void>;
   onMessage?(text: string): void;
 }
 
@@ -141,9 +143,11 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     const trainable = new Set(parametersWithPrefix(G, outermostEnhancerPrefix(net)));
     for (const p of G.parameters()) if (!trainable.has(p)) p.requiresGrad_(!isFrozen);
   };
+  // D's rate follows the same schedule from its own start (TTUR); equal to G's unless --lr_D.
+  const lrOfD = (epoch: number) => learningRateAt(epoch, { ...opt, lr: opt.lr_D });
   let lr = learningRateAt(state.epoch, opt);
   let optimizerG = makeOptimizerG(frozen(state.epoch), lr);
-  const optimizerD = new Adam(D.parameters(), { lr, betas: [opt.beta1, 0.999] });
+  const optimizerD = new Adam(D.parameters(), { lr: lrOfD(state.epoch), betas: [opt.beta1, 0.999] });
   if (frozen(state.epoch)) {
     setGlobalFrozen(true);
     message(`only the outermost local enhancer trains for the first ${opt.niter_fix_global} epochs`);
@@ -157,7 +161,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     if (resumeFrom.optimizerD) loadOptimizer(optimizerD, resumeFrom.optimizerD);
     if (pool && resumeFrom.pool) pool.restore([...loadTensorDict(resumeFrom.pool, device).values()]);
     optimizerG.setLr(lr);
-    optimizerD.setLr(lr);
+    optimizerD.setLr(lrOfD(state.epoch));
   }
   const resumed = resumeFrom !== null;
 
@@ -166,7 +170,8 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
   ranks?.broadcastFrom0([G, D, E]);
   const stepper = new TrainStep(
     { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null, gradients: ranks },
-    { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan },
+    { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan,
+      gan_mode: opt.gan_mode === 'hinge' ? 'hinge' : '' },
   );
   // E trains with G: its forward is part of G's input, inside the step.
   const features: FeatureSource | null = !usesFeatures(net) ? null : net.load_features ? { kind: 'precomputed' } : { kind: 'encoder', E: E!, training: true };
@@ -177,7 +182,14 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     parameters: { G: G.parameterCount(), D: D.parameterCount(), ...(E ? { E: E.parameterCount() } : {}) },
     networks: { G, D, ...(E ? { E } : {}) },
   });
-  const checkpointParts = () => ({ G, D, E: E ?? undefined, optimizerG, optimizerD, pool: pool ? [...pool.images()] : undefined });
+  // --ema: a second generator holding the moving average of G's weights, resumed with the run.
+  const ema = opt.ema > 0 ? new WeightAverage(buildGenerator(net, 0), opt.ema, G) : null;
+  if (ema) {
+    if (device !== 'cpu') ema.average.to(device);
+    if (resumeFrom?.G_ema) loadNetwork(ema.average, resumeFrom.G_ema);
+  }
+  const G_ema = ema?.average;
+  const checkpointParts = () => ({ G, D, E: E ?? undefined, G_ema, optimizerG, optimizerD, pool: pool ? [...pool.images()] : undefined });
   const savesEpoch = (epoch: number) => (opt.save_epoch_freq > 0 && epoch % opt.save_epoch_freq === 0) || epoch === epochs;
   let lastLosses: StepLosses | null = null;
 
@@ -185,7 +197,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
     const epochStart = performance.now();
     lr = learningRateAt(epoch, opt);
     optimizerG.setLr(lr);
-    optimizerD.setLr(lr);
+    optimizerD.setLr(lrOfD(epoch));
     let epochIter = epoch === state.epoch ? state.epochIter : 0;
     for await (const batch of data.epoch(epoch, epochIter)) {
       const t0 = performance.now();
@@ -195,6 +207,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
       // Each rank pools its own fakes with its own random stream, as each rank of a DDP job would.
       pool?.reseed(randomSource(ranks ? deriveSeed(config.seed, 'pool', state.totalSteps, ranks.rank) : deriveSeed(config.seed, 'pool', state.totalSteps)));
       const { losses, fake } = stepper.step(() => generatorInput(batch, net, features, device), { keepFake: display });
+      ema?.update(G);
       state.totalSteps += items;
       epochIter += items;
       lastLosses = losses;
@@ -231,12 +244,13 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
       events.onSave?.({ which: String(epoch), epoch, totalSteps: state.totalSteps });
     }
     state = next;
-    events.onEpochEnd?.({ epoch, seconds: (performance.now() - epochStart) / 1000, lr });
+    await events.onEpochEnd?.({ epoch, seconds: (performance.now() - epochStart) / 1000, lr });
   }
 
   // No rank leaves while another may still need it (and a rank lost at the very end is reported).
   ranks?.barrier();
   pool?.dispose();
+  ema?.dispose();
   optimizerG.dispose();
   optimizerD.dispose();
   vgg?.dispose();

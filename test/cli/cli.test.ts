@@ -89,6 +89,11 @@ test('make-dataset → train → test → eval on tiny synthetic scenes', async 
   }
   assert.ok(Math.abs(maeTrained - sum / count) <= 0.051, `eval's trained MAE ${maeTrained} vs ${(sum / count).toFixed(3)} from test's images`);
   assert.match(evaluated.stdout, /^\s+(road|sky|car)\s+\S+\s+\S+$/m, 'per-class rows by Cityscapes name');
+  // The paper's segmentation score, with a compact segmenter trained on the run's data and kept in the run folder.
+  assert.match(evaluated.stdout, /^\s+pix2pixHD\s+untrained\s+oracle$/m);
+  assert.match(evaluated.stdout, /^Pixel acc \(%\)(\s+\d+\.\d\d){3}$/m);
+  assert.match(evaluated.stdout, /^Mean IoU(\s+[01]\.\d{4}){3}$/m);
+  assert.ok(existsSync(join(ck, 'tiny', 'segmenter', 'compact_segmenter.pth')));
 });
 
 test('--help for every command exits 0 listing its options; unknown commands and options exit 2', async () => {

@@ -6,6 +6,8 @@
 import { join } from 'node:path';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, parseOptions } from '../../options/parse.js';
+import { segmentationTable } from '../../eval/segmentation/score.js';
+import { readRecordedScore } from '../../report/score-table.js';
 import { evalCommand } from './eval.js';
 import { makeDatasetCommand } from './make-dataset.js';
 import { testCommand } from './test.js';
@@ -19,7 +21,7 @@ const EXTRA: OptionDef[] = [
 export const DEMO_USAGE = 'pix2pixhd demo [--out ./demo] [--quick]';
 export const DEMO_HELP = () => helpText(DEMO_USAGE,
   'Synthetic scenes → progressive training (G1, then G2 with G1 frozen, then both) → synthesis of held-out\n' +
-  'scenes → evaluation. Prints where the HTML pages are.', [], EXTRA);
+  'scenes → evaluation, ending with the paper\'s segmentation score table. Prints where the HTML pages are.', [], EXTRA);
 
 export async function demoCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<void> {
   const v = parseOptions(argv, [], { extra: EXTRA }).values;
@@ -46,11 +48,14 @@ export async function demoCommand(argv: string[], out: NodeJS.WriteStream = proc
   await trainCommand([...shared, '--name', 'demo_local', '--netG', 'local', '--ngf', '16', '--n_blocks_local', '2', '--resize_or_crop', 'none',
     '--load_pretrain', join(checkpoints, 'demo_global'), '--niter_fix_global', '1', '--niter', quick ? '1' : '4', '--niter_decay', quick ? '1' : '2'], out);
 
-  step('4/5 synthesising the held-out scenes');
+  // eval first: its segmentation score (the paper's table) goes on the results page test writes.
+  step('4/5 evaluation against the real photos, and the paper\'s segmentation score (a compact segmenter trained on the training photos)');
+  await evalCommand(['--name', 'demo_local', '--checkpoints_dir', checkpoints, '--dataroot', data, '--segmenter_epochs', quick ? '2' : '8'], out);
+
+  step('5/5 synthesising the held-out scenes');
   const test = await testCommand(['--name', 'demo_local', '--checkpoints_dir', checkpoints, '--dataroot', data, '--results_dir', results], out);
 
-  step('5/5 evaluation against the real photos');
-  await evalCommand(['--name', 'demo_local', '--checkpoints_dir', checkpoints, '--dataroot', data], out);
-
   out.write(`\nresults page:  ${join(test.dir, 'index.html')}\ntraining page: ${join(checkpoints, 'demo_local', 'web', 'index.html')}\n`);
+  const score = readRecordedScore(join(checkpoints, 'demo_local'));
+  if (score) out.write(`\nsegmentation score of the held-out scenes (${score.segmenter}):\n${segmentationTable(score.figures)}`);
 }

@@ -42,7 +42,7 @@ export async function styleEvalCommand(argv: string[], out: NodeJS.WriteStream =
   const styles = bank.classStyles(classId);
   if (!styles) throw new OptionError(`${path} has no clusters for class ${classId} (classes with styles: ${bank.classes().map((c) => c.classId).join(', ') || 'none'}); lower encode-features' --min_area for small images`);
   const data = synthesisData(config);
-  const G = loadGenerator(o, dir, config.which_epoch, device);
+  const G = loadGenerator(o, dir, config.which_epoch, device, { ema: config.synthesis.use_ema });
   let report: StyleEvalReport;
   try {
     const hasE = !o.load_features && existsSync(netPath(dir, config.which_epoch, 'E'));

@@ -10,6 +10,7 @@ import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError } from '../../options/parse.js';
 import { resultsPage, savePng, type ResultRow } from '../../report/index.js';
 import { loadGenerator, openFeatureSource, synthesisData, type OptionValues, type RunConfig } from '../../run/index.js';
+import { readRecordedScore, scoreTableHtml } from '../../report/score-table.js';
 import { parseRunCommand, prepareRuntime } from '../run-command.js';
 import { nn } from '../../torch/index.js';
 
@@ -66,7 +67,7 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
   const { device, network: o } = config;
   const precision = precisionFor(config.synthesis.data_type, device);
   const single = v.label ? singleMap(v) : null;
-  const G = loadGenerator(o, config.dir, config.which_epoch, device);
+  const G = loadGenerator(o, config.dir, config.which_epoch, device, { ema: config.synthesis.use_ema });
   if (config.verbose) out.write(`${nn.networkSummary('netG', G)}\n`);
   const features = openFeatureSource(config, String(v.styles));
   if (features.description) out.write(`${features.description}\n`);
@@ -84,7 +85,10 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
     features.dispose();
     G.dispose();
   }
-  const page = await resultsPage(dir, `pix2pixHD ${config.name}: ${String(config.data.phase)} (${config.which_epoch})`, rows, { displayWidth: config.synthesis.display_winsize });
+  const score = readRecordedScore(config.dir);
+  const page = await resultsPage(dir, `pix2pixHD ${config.name}: ${String(config.data.phase)} (${config.which_epoch})`, rows, {
+    displayWidth: config.synthesis.display_winsize, summaryHtml: score ? scoreTableHtml(score) : undefined,
+  });
   out.write(`${rows.length} results in ${dir}; open ${page}\n`);
   return { dir, results: rows.length };
 }

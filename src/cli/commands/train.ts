@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { colorizeLabel, tensorToRgb } from '../../data/index.js';
 import { imageToRgb } from '../../infer/synthesize.js';
 import { parseOptions, helpText } from '../../options/parse.js';
-import { applyDebug, applyRunOptions, loadRunOptions, runConfig, runDir, saveRunOptions } from '../../run/index.js';
+import { applyDebug, applyRunOptions, loadRunOptions, runConfig, runDir, saveRunOptions, synthesisData } from '../../run/index.js';
 import { trainingBatches } from '../../train/data-source.js';
 import { estimateMemory } from '../../train/memory-estimate.js';
-import { LossLog, ProgressBar, readLossLog, writeTrainingPage } from '../../train/report/index.js';
+import { LossLog, ProgressBar, readLossLog, writeTrainingPage, type Sample } from '../../train/report/index.js';
 import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
 import { prepareRuntime } from '../run-command.js';
 import { assertBackendAvailable, nn } from '../../torch/index.js';
@@ -14,6 +14,9 @@ import { launchEnvFrom } from '../../dist/launch-env.js';
 import { launchRanks, withoutLauncherOptions } from '../../dist/launcher.js';
 import { backendFor, checkDataParallel, joinAsRank, launcherRanks } from '../../dist/rank-setup.js';
 import type { RankGroup } from '../../train/trainer.js';
+import { readTrainingScores, TrainingEvaluator } from '../../eval/during-training.js';
+import type { Generator } from '../../models/from-options.js';
+import { saveCheckpoint } from '../../run/checkpoint.js';
 
 export const TRAIN_USAGE = 'pix2pixhd train --name RUN --dataroot DIR [options]';
 export const TRAIN_HELP = () => helpText(TRAIN_USAGE,
@@ -69,9 +72,26 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   let pending = { count: 0, seconds: 0 };
   let previousSteps: number | undefined;
   const say = (text: string) => (bar ? bar.log(text) : out.write(text + '\n'));
+  const writePage = (samples: Sample[]) => {
+    if (opts.no_html) return;
+    page = page.then(() => writeTrainingPage(dir, {
+      title: `pix2pixHD: ${config.name}`, samples, displayWidth: config.synthesis.display_winsize,
+      losses: existsSync(log.jsonPath) ? readLossLog(log.jsonPath) : [], scores: readTrainingScores(dir),
+    })).then(() => { pageWritten = true; }, (e: unknown) => { pageError ??= e; });
+  };
+  let totalSteps = 0;
+
+  // --eval_freq: the segmentation score on a held-out phase every N epochs; the best G kept.
+  const evalFreq = Number(values.eval_freq ?? 0);
+  const evaluator = evalFreq > 0
+    ? new TrainingEvaluator(dir, net, { ...synthesisData(config), phase: String(values.eval_phase), resize_or_crop: 'none' }, Number(values.eval_how_many),
+      { device, seed: config.seed, log: (line) => say(line.trimEnd()) })
+    : null;
+  let G: Generator | null = null;
 
   const result = await train(config, data, {
     onStart(info) {
+      G = info.networks.G as Generator;
       // Steps after the point training starts from are logged anew: the log keeps one record per step.
       log.resumeAt(info.startStep);
       const m = estimateMemory({ ...net, batchSize: opts.batchSize / (launch?.worldSize ?? 1), no_vgg_loss: opts.no_vgg_loss }, info.parameters, size);
@@ -83,6 +103,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
       bar = new ProgressBar({ totalEpochs: info.epochs, epochSize: info.datasetSize, printFreq: opts.print_freq, stream: out });
     },
     onIteration(info) {
+      totalSteps = info.totalSteps;
       bar?.update({ epoch: info.epoch, iter: info.epochIter, losses: info.losses as unknown as Record<string, number> });
       pending.count++;
       pending.seconds += info.seconds;
@@ -107,19 +128,30 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
         { label: 'synthesized_image', rgb: synth.rgb, width: w, height: h },
         { label: 'real_image', rgb: tensorToRgb(batch.image!, w, h), width: w, height: h },
       ];
-      page = page.then(() => writeTrainingPage(dir, { title: `pix2pixHD: ${config.name}`, samples: [{ epoch, step: totalSteps, images }], displayWidth: config.synthesis.display_winsize, losses: existsSync(log.jsonPath) ? readLossLog(log.jsonPath) : [] }))
-        .then(() => { pageWritten = true; }, (e: unknown) => { pageError ??= e; });
+      writePage([{ epoch, step: totalSteps, images }]);
     },
     onSave({ which, totalSteps }) {
       if (which !== 'latest') say(`saved checkpoint ${which} (total_steps ${totalSteps})`);
     },
-    onEpochEnd({ epoch, seconds }) {
+    async onEpochEnd({ epoch, seconds }) {
       bar?.endEpoch(epoch, seconds);
+      if (!evaluator || !G || epoch % evalFreq !== 0) return;
+      const g: Generator = G;
+      g.eval();
+      try {
+        const s = await evaluator.evaluate(g, epoch, totalSteps);
+        say(`epoch ${epoch}: segmentation score on ${s.images} ${String(values.eval_phase)} images: pixel accuracy ${(100 * s.pixelAccuracy).toFixed(2)}%, mean IoU ${s.meanIou.toFixed(4)}${s.best ? ' (best so far: saved as best_net_G.pth)' : ''}`);
+        if (s.best) saveCheckpoint(dir, 'best', { G: g });
+        writePage([]);
+      } finally {
+        g.train();
+      }
     },
     onMessage: say,
   }, ranks);
   joined?.ranks.dispose();
   bar?.close();
+  evaluator?.dispose();
   await page;
   if (pageError) out.write(`warning: the HTML page could not be written: ${(pageError as Error).message}\n`);
   // The page is named only when one was written (not with --no_html or --display_freq 0).

@@ -30,6 +30,8 @@ export interface TrainingPageInput {
   samples: readonly Sample[];
   /** Loss records, e.g. readLossLog(<runDir>/loss_log.jsonl). */
   losses: readonly LossRecord[];
+  /** Scores logged during training (--eval_freq), charted like the losses; none: no chart. */
+  scores?: readonly LossRecord[];
   /** Forget the samples of earlier calls (default false). */
   fresh?: boolean;
   /** Auto-reload period in seconds (default 30, as the official page; 0: none). */
@@ -143,7 +145,7 @@ export function renderTrainingPage(
   title: string,
   samples: readonly SampleEntry[],
   losses: readonly LossRecord[],
-  opts: Pick<TrainingPageInput, 'refreshSeconds' | 'displayWidth' | 'chart'> = {},
+  opts: Pick<TrainingPageInput, 'refreshSeconds' | 'displayWidth' | 'chart' | 'scores'> = {},
 ): string {
   const displayWidth = opts.displayWidth ?? 512;
   const parts: string[] = [];
@@ -155,6 +157,10 @@ export function renderTrainingPage(
       `<p class="note">last report: epoch ${escapeHtml(String(last.epoch))}, iters ${escapeHtml(String(last.iter))}, ` +
         `total steps ${escapeHtml(String(last.total_steps))}, lr ${escapeHtml(String(last.lr))}</p>`,
     );
+  }
+  if (opts.scores?.length) {
+    parts.push('<h2>Segmentation score on held-out images (--eval_freq)</h2>');
+    parts.push(renderLossChart(opts.scores, opts.chart));
   }
   parts.push('<h2>Samples (newest first)</h2>');
   if (samples.length === 0) parts.push('<p class="note">no samples yet</p>');
