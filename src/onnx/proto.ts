@@ -5,12 +5,13 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 const schemaPath = fileURLToPath(new URL('./onnx.proto', import.meta.url));
-let modelType: protobuf.Type | null = null;
+let schema: protobuf.Root | null = null;
 
-function ModelProto(): protobuf.Type {
-  if (!modelType) modelType = protobuf.parse(readFileSync(schemaPath, 'utf-8'), { keepCase: true }).root.lookupType('onnx.ModelProto');
-  return modelType;
+function lookup(name: string): protobuf.Type {
+  schema ??= protobuf.parse(readFileSync(schemaPath, 'utf-8'), { keepCase: true }).root;
+  return schema.lookupType(name);
 }
+const ModelProto = () => lookup('onnx.ModelProto');
 
 /** TensorProto.DataType values this project writes. */
 export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
@@ -58,4 +59,31 @@ export function decodeModel(bytes: Uint8Array): ModelProtoObject {
     throw new Error(`not an ONNX model: ${(e as Error).message}`);
   }
   return type.toObject(message, { longs: Number, defaults: false, arrays: true }) as unknown as ModelProtoObject;
+}
+
+/**
+ * A model's metadata_props without decoding its weights: the library's reader walks the top-level
+ * fields and skips all but metadata_props, so a large model costs no copy of its initializers.
+ */
+export function readMetadataProps(bytes: Uint8Array): { key: string; value: string }[] {
+  const type = ModelProto();
+  const field = type.fields['metadata_props'];
+  if (!field) throw new Error('internal error: onnx.proto has no ModelProto.metadata_props');
+  const entry = lookup('onnx.StringStringEntryProto');
+  const reader = protobuf.Reader.create(bytes);
+  const props: { key: string; value: string }[] = [];
+  try {
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (tag >>> 3 === field.id) {
+        const e = entry.toObject(entry.decode(reader, reader.uint32())) as { key?: string; value?: string };
+        props.push({ key: e.key ?? '', value: e.value ?? '' });
+      } else {
+        reader.skipType(tag & 7);
+      }
+    }
+  } catch (e) {
+    throw new Error(`not an ONNX model: ${(e as Error).message}`);
+  }
+  return props;
 }

@@ -35,7 +35,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('use_dropout', 'flag', false, 'official option, unused by pix2pixHD\'s generators', B),
   o('data_type', 'int', 32, 'test: 32 full precision; 16 half precision (float16 autocast, CUDA only); 8 (TensorRT, official code only) is refused', B, { choices: ['8', '16', '32'] }),
   o('verbose', 'flag', false, 'print the networks (layers and parameter counts) before training or testing', B),
-  o('fp16', 'flag', false, 'mixed precision on CUDA: float16 autocast with dynamic loss scaling (an error on the CPU)', B),
+  o('fp16', 'flag', false, 'mixed precision on CUDA: float16 autocast with dynamic loss scaling (an error on the CPU); export and test --export_onnx: float16 weights', B),
   o('local_rank', 'int', 0, 'official option, unused (one device)', B),
   // sizes
   o('batchSize', 'int', 1, 'input batch size', B),
@@ -104,6 +104,8 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('how_many', 'int', 50, 'how many test images to run', TS),
   o('cluster_path', 'string', 'features_clustered_010.npy', 'clustered features: our JSON or the official .npy', [...TS, 'features']),
   o('use_encoded_image', 'flag', false, 'encode the real photo to get the feature map', TS),
+  o('export_onnx', 'string', '', 'test: write G as an ONNX model to this .onnx path and stop (see pix2pixhd export)', ['test']),
+  o('onnx', 'string', '', 'the .onnx model: export writes it; test synthesises with it through onnxruntime-node instead of libtorch', ['test']),
 ];
 
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionDef> = new Map(OPTION_DEFS.map((d) => [d.name, d]));
