@@ -2,7 +2,7 @@
 // (after asking, as it is above the warning size here) and runs it with onnxruntime-web in a
 // worker, on WebAssembly and on WebGPU (Chromium's SwiftShader); each image must equal the
 // server's (libtorch) within 2 grey levels, mean absolute difference at most 0.5. A declined
-// download falls back to the server.
+// download falls back to the server. A feature run's objects get the server's styles.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,7 +76,7 @@ function compare(a: Uint8Array, b: Uint8Array): { max: number; mean: number } {
   return { max, mean: sum / a.length };
 }
 
-test('in-browser synthesis on WebAssembly and WebGPU equals the server\'s image; a declined download falls back to the server', { skip: skip ?? false }, async () => {
+test('in-browser synthesis on WebAssembly and WebGPU equals the server\'s image; a declined download falls back to the server', { skip: skip ?? false }, async (t) => {
   const onServer = await synthesise();
   assert.equal(onServer.backend, 'server');
 
@@ -99,6 +99,39 @@ test('in-browser synthesis on WebAssembly and WebGPU equals the server\'s image;
     assert.equal(inBrowser.backend, backend, `ran on ${backend}: ${inBrowser.status}`);
     assert.match(inBrowser.status, backend === 'wasm' ? /in this browser with WebAssembly/ : /in this browser with WebGPU/);
     const d = compare(inBrowser.rgb, onServer.rgb);
+    t.diagnostic(`${backend}: max ${d.max}, mean ${d.mean.toFixed(4)} grey levels; ${inBrowser.status}`);
     assert.ok(d.max <= 2 && d.mean <= 0.5, `${backend}: max ${d.max}, mean ${d.mean.toFixed(3)} grey levels from the server's image`);
   }
 });
+
+test('a feature run in the browser: the server sends the feature map, and the objects look as on the server', { skip: skip ?? false }, async (t) => {
+  const featureRun = await makeTinyRun({ instanceFeat: true });
+  const featureServer = await startTinyServer(featureRun, { browserModel: { cacheDir: join(cacheDir, 'features') } });
+  const featurePage = await browser.context.newPage();
+  featurePage.setDefaultTimeout(120_000);
+  try {
+    await featurePage.goto(featureServer.url);
+    await featurePage.waitForSelector('body[data-ready="true"]');
+    const previous = page;
+    page = featurePage;
+    try {
+      await page.fill('#seed', '5');
+      const onServer = await synthesise();
+      await page.check('#in-browser');
+      await page.selectOption('#browser-backend', 'wasm');
+      const [features] = await Promise.all([page.waitForResponse('**/api/features'), synthesise().then((r) => { inBrowser = r; })]);
+      assert.equal(features.status(), 200);
+      assert.equal(inBrowser!.backend, 'wasm', inBrowser!.status);
+      const d = compare(inBrowser!.rgb, onServer.rgb);
+      t.diagnostic(`feature run, wasm: max ${d.max}, mean ${d.mean.toFixed(4)} grey levels`);
+      assert.ok(d.max <= 2 && d.mean <= 0.5, `max ${d.max}, mean ${d.mean.toFixed(3)}`);
+    } finally {
+      page = previous;
+    }
+  } finally {
+    await featurePage.close();
+    await featureServer.close();
+    featureRun.cleanup();
+  }
+});
+let inBrowser: Awaited<ReturnType<typeof synthesise>> | undefined;
