@@ -6,7 +6,7 @@
 //   browser WebAssembly      onnxruntime-web in headless Chromium, one thread (the page is not cross-origin isolated)
 //   browser WebGPU           the same on Chromium's WebGPU — here SwiftShader, a software Vulkan on the CPU
 // Each: one warm-up run, then the median of --repeat runs (maps in, image out, host-side).
-//   npx tsx bench/onnx.ts [--threads 2] [--repeat 3] [--browser_repeat 2] [--skip webgpu,wasm]
+//   npx tsx bench/onnx.ts [--threads 2] [--repeat 3] [--browser_repeat 2] [--skip libtorch,node,wasm,webgpu]
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,18 +68,18 @@ process.stdout.write(
 
 // libtorch, as the server synthesises.
 const torchTimes: number[] = [];
-for (const s of scenes) {
+for (const s of skip.has('libtorch') ? [] : scenes) {
   torchTimes.push(await timed(repeat, () => tidy(() => {
     const maps = { label: tensor(Int32Array.from(s.label), [1, 1, s.h, s.w], { dtype: 'int64' }), inst: tensor(Int32Array.from(s.inst), [1, 1, s.h, s.w], { dtype: 'int64' }) };
     synthesize(G, encodeInput(maps, { label_nc: 35 }), sizeMultiple(network)).toFloat32Array();
   })));
 }
-report(`libtorch CPU (${threads} threads)`, torchTimes);
+if (!skip.has('libtorch')) report(`libtorch CPU (${threads} threads)`, torchTimes);
 G.dispose();
 
 const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
 const nodeTimes: number[] = [];
-for (const s of scenes) {
+for (const s of skip.has('node') ? [] : scenes) {
   const feeds = () => ({
     label: new ort.Tensor('int64', BigInt64Array.from(s.label, (v) => BigInt(v)), [1, 1, s.h, s.w]),
     inst: new ort.Tensor('int64', BigInt64Array.from(s.inst, (v) => BigInt(v)), [1, 1, s.h, s.w]),
@@ -87,7 +87,7 @@ for (const s of scenes) {
   nodeTimes.push(await timed(repeat, () => session.run(feeds())));
 }
 await session.release();
-report(`onnxruntime-node CPU (${threads} threads)`, nodeTimes);
+if (!skip.has('node')) report(`onnxruntime-node CPU (${threads} threads)`, nodeTimes);
 
 const why = await browserUnavailable();
 if (why) {
@@ -112,30 +112,45 @@ if (why) {
       await page.addInitScript('window.__name = (f) => f');
       await page.goto(new URL('/ort/ort.webgpu.min.mjs', server.url).href);
       const b64 = (a: ArrayLike<number>) => Buffer.from(Uint16Array.from(a).buffer).toString('base64');
-      const result = await page.evaluate(async ({ backend, maps, n }) => {
+      // The session is made once per backend and kept on the page; each size is its own call, so
+      // a slow backend (WebGPU on SwiftShader) prints what it has measured as it goes.
+      const opened = await page.evaluate(async (backend) => {
         const ortWeb = await import('/ort/ort.webgpu.min.mjs' as string);
         ortWeb.env.wasm.wasmPaths = '/ort/';
         ortWeb.env.wasm.numThreads = 1;
-        const adapter = backend === 'webgpu' && 'gpu' in navigator ? await (navigator as unknown as { gpu: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> } }).gpu.requestAdapter() : null;
+        const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> } }).gpu;
+        const adapter = backend === 'webgpu' && gpu ? await gpu.requestAdapter() : null;
         if (backend === 'webgpu' && !adapter) return { error: 'no WebGPU adapter' };
         const bytes = new Uint8Array(await (await fetch('/api/model.onnx')).arrayBuffer());
-        const s = await ortWeb.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all' });
-        const ids = (b: string) => { const t = atob(b); const u = new Uint8Array(t.length); for (let i = 0; i < t.length; i++) u[i] = t.charCodeAt(i); return BigInt64Array.from(new Uint16Array(u.buffer), (v) => BigInt(v)); };
-        const out: number[] = [];
-        for (const m of maps) {
-          const feeds = { label: new ortWeb.Tensor('int64', ids(m.label), [1, 1, m.h, m.w]), inst: new ortWeb.Tensor('int64', ids(m.inst), [1, 1, m.h, m.w]) };
-          const once = async () => { const r = await s.run(feeds); await r.image.getData(); r.image.dispose(); };
-          await once();
-          const times: number[] = [];
-          for (let i = 0; i < n; i++) { const t0 = performance.now(); await once(); times.push(performance.now() - t0); }
-          out.push(times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!);
-        }
+        const w = window as unknown as Record<string, unknown>;
+        w.benchOrt = ortWeb;
+        w.benchSession = await ortWeb.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all' });
         const info = adapter?.info;
-        return { times: out, adapter: info ? `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`.trim() : '' };
-      }, { backend, maps: scenes.map((s) => ({ w: s.w, h: s.h, label: b64(s.label), inst: b64(s.inst) })), n: browserRepeat });
+        return { adapter: info ? `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`.trim() : '' };
+      }, backend);
+      if ('error' in opened) {
+        process.stdout.write(`  browser ${backend}: ${opened.error}\n`);
+        await page.close();
+        continue;
+      }
+      const times: number[] = [];
+      for (const sc of scenes) {
+        const ms = await page.evaluate(async ({ m, n }) => {
+          const w = window as unknown as Record<string, any>;
+          const ortWeb = w.benchOrt;
+          const ids = (b: string) => { const t = atob(b); const u = new Uint8Array(t.length); for (let i = 0; i < t.length; i++) u[i] = t.charCodeAt(i); return BigInt64Array.from(new Uint16Array(u.buffer), (v) => BigInt(v)); };
+          const feeds = { label: new ortWeb.Tensor('int64', ids(m.label), [1, 1, m.h, m.w]), inst: new ortWeb.Tensor('int64', ids(m.inst), [1, 1, m.h, m.w]) };
+          const once = async () => { const r = await w.benchSession.run(feeds); await r.image.getData(); r.image.dispose(); };
+          await once();
+          const ts: number[] = [];
+          for (let i = 0; i < n; i++) { const t0 = performance.now(); await once(); ts.push(performance.now() - t0); }
+          return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)]!;
+        }, { m: { w: sc.w, h: sc.h, label: b64(sc.label), inst: b64(sc.inst) }, n: browserRepeat });
+        process.stdout.write(`    (${backend} ${sc.w}×${sc.h}: ${ms.toFixed(0)} ms)\n`);
+        times.push(ms);
+      }
       await page.close();
-      if ('error' in result) process.stdout.write(`  browser ${backend}: ${result.error}\n`);
-      else report(backend === 'wasm' ? 'browser WebAssembly (1 thread)' : `browser WebGPU (adapter: ${result.adapter || 'unnamed'}; SwiftShader here, a CPU)`, result.times!);
+      report(backend === 'wasm' ? 'browser WebAssembly (1 thread)' : `browser WebGPU (adapter: ${opened.adapter || 'unnamed'}; SwiftShader here, a CPU)`, times);
     }
   } finally {
     await browser.close();
