@@ -2,12 +2,12 @@
 // model (exported on first request, cached on disk beside nothing else of the run and re-exported
 // when the checkpoint is newer), and onnxruntime-web's own files, served from node_modules
 // because the page must not depend on a CDN.
-import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { netPath } from '../run/checkpoint.js';
-import { writeRunGenerator, type RunModelSource } from '../onnx/index.js';
+import { layoutFromMetadata, layoutOf, readMetadataProps, writeRunGenerator, type RunModelSource } from '../onnx/index.js';
 import { HttpError } from './limits.js';
 
 /** onnxruntime-web's dist folder, or null when the package is not installed. */
@@ -35,6 +35,8 @@ export function sendOrtFile(res: ServerResponse, dir: string, name: string): voi
 
 export class BrowserModel {
   #exporting: Promise<string> | null = null;
+  /** A cached file whose recorded layout was checked against the run's (once per server). */
+  #checked: string | null = null;
 
   constructor(private readonly run: RunModelSource, private readonly cacheDir: string) {}
 
@@ -42,11 +44,26 @@ export class BrowserModel {
   async file(): Promise<string> {
     const target = join(this.cacheDir, `${this.run.which_epoch}_net_G.onnx`);
     const checkpoint = netPath(this.run.dir, this.run.which_epoch, 'G');
-    if (existsSync(target) && statSync(target).mtimeMs >= statSync(checkpoint).mtimeMs) return target;
+    if (existsSync(target) && statSync(target).mtimeMs >= statSync(checkpoint).mtimeMs && this.#fits(target)) return target;
     mkdirSync(this.cacheDir, { recursive: true });
     // One export at a time; requests that arrive meanwhile wait for it.
-    this.#exporting ??= writeRunGenerator(this.run, target).then(() => target).finally(() => { this.#exporting = null; });
+    this.#exporting ??= writeRunGenerator(this.run, target).then(() => { this.#checked = target; return target; }).finally(() => { this.#exporting = null; });
     return this.#exporting;
+  }
+
+  /** Whether a cached model was exported for this run's inputs (a stale cache of other options is replaced). */
+  #fits(file: string): boolean {
+    if (this.#checked === file) return true;
+    let layout;
+    try {
+      layout = layoutFromMetadata(readMetadataProps(readFileSync(file)));
+    } catch {
+      return false;
+    }
+    const run = layoutOf(this.run.network);
+    const fits = layout !== null && JSON.stringify(layout) === JSON.stringify(run);
+    if (fits) this.#checked = file;
+    return fits;
   }
 
   async send(res: ServerResponse, method: string): Promise<void> {
