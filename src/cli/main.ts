@@ -5,6 +5,7 @@ import { OptionError } from '../options/parse.js';
 import { demoCommand, DEMO_HELP } from './commands/demo.js';
 import { evalCommand, EVAL_HELP } from './commands/eval.js';
 import { fidCommand, FID_HELP } from './commands/fid.js';
+import { exportCommand, EXPORT_HELP } from './commands/export.js';
 import { makeDatasetCommand, MAKE_DATASET_HELP } from './commands/make-dataset.js';
 import { serveCommand, SERVE_HELP } from './commands/serve.js';
 import { testCommand, TEST_HELP } from './commands/test.js';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   test: { summary: 'synthesise a data set\'s test phase or one label map with a trained run', help: TEST_HELP, run: testCommand },
   eval: { summary: 'error figures of a trained run against real photos, beside the untrained network', help: EVAL_HELP, run: evalCommand },
   fid: { summary: 'FID (and KID) between two folders of images or .npz statistics, as pytorch-fid', help: FID_HELP, run: fidCommand },
+  export: { summary: 'write a run\'s generator as an ONNX model (label and instance maps in, image out)', help: EXPORT_HELP, run: exportCommand },
   'make-dataset': { summary: 'write a synthetic data set of street scenes', help: MAKE_DATASET_HELP, run: makeDatasetCommand },
   serve: { summary: 'the editor: paint label maps, draw objects, pick their styles and synthesise in the browser', help: SERVE_HELP, run: serveCommand },
   'encode-features': { summary: 'encode every object of the training set with E and cluster each class\'s features (styles)', help: ENCODE_FEATURES_HELP, run: encodeFeaturesCommand },

@@ -9,9 +9,10 @@
 import { checkGeneratorSize, colorizeLabel, openData, sizeMultiple, tensorToRgb, type DataOptions } from '../data/index.js';
 import type { ChosenFeature } from '../features/feature-map.js';
 import type { Generator, NetworkOptions } from '../models/from-options.js';
-import { usesFeatures } from '../models/from-options.js';
+import { labelChannels, usesFeatures } from '../models/from-options.js';
 import { generatorInput, itemName, type FeatureSource } from '../run/generator-input.js';
-import { F, tidy } from '../torch/index.js';
+import { F, tensor, tidy, type Tensor } from '../torch/index.js';
+import { OnnxGenerator } from './onnx-generator.js';
 import { imageToRgb, synthesize } from './synthesize.js';
 
 export interface RgbPicture {
@@ -39,10 +40,11 @@ export interface SynthesisResult {
 /**
  * Yields G's result for each item of the phase, at most howMany. With resize_or_crop 'none' the
  * maps are used at their own size (G's size multiple is met by padding inside synthesize());
- * with other modes the result is resized back to the file's size.
+ * with other modes the result is resized back to the file's size. G is the engine's network or
+ * an exported model (OnnxGenerator: the raw maps go in, the encoding happens inside the model).
  */
 export async function* synthesizeDataset(
-  G: Generator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu', features?: FeatureSource | null,
+  G: Generator | OnnxGenerator, o: NetworkOptions, data: Partial<DataOptions>, howMany: number, device = 'cpu', features?: FeatureSource | null,
   precision: { halfPrecision?: boolean } = {},
 ): AsyncGenerator<SynthesisResult> {
   const encoded = usesFeatures(o) && features?.kind === 'encoder';
@@ -64,13 +66,29 @@ export async function* synthesizeDataset(
     // The data layer read these maps for a G of no downsampling ('none'): G's own minimum, naming the file.
     checkGeneratorSize({ width: w, height: h }, o, b.paths[0]!, source);
     let chosen: ChosenFeature[] | null = null;
-    const pictures = tidy(() => {
-      const x = generatorInput({ ...b, feat: null }, o, features ?? null, device);
-      chosen = x.chosen?.[0] ?? null;
-      let fake = synthesize(G, x.input, multiple, precision);
-      if (w !== source.width || h !== source.height) fake = F.interpolate(fake, { size: [source.height, source.width], mode: 'bilinear' });
+    const toPicture = (image: Tensor) => {
+      const fake = w !== source.width || h !== source.height ? F.interpolate(image, { size: [source.height, source.width], mode: 'bilinear' }) : image;
       return imageToRgb(fake, 0);
-    });
+    };
+    let pictures: RgbPicture;
+    if (G instanceof OnnxGenerator) {
+      // Only the features come from the engine (styles or E); the model encodes the maps itself.
+      const feat = usesFeatures(o)
+        ? tidy(() => {
+          const x = generatorInput({ ...b, feat: null }, o, features ?? null, device);
+          chosen = x.chosen?.[0] ?? null;
+          return x.input.narrow(1, labelChannels(o), o.feat_num).toFloat32Array();
+        })
+        : null;
+      const image = await G.synthesize({ label: b.label, inst: o.no_instance ? null : b.inst, feat, width: w, height: h });
+      pictures = tidy(() => toPicture(tensor(image, [1, o.output_nc, h, w])));
+    } else {
+      pictures = tidy(() => {
+        const x = generatorInput({ ...b, feat: null }, o, features ?? null, device);
+        chosen = x.chosen?.[0] ?? null;
+        return toPicture(synthesize(G, x.input, multiple, precision));
+      });
+    }
     const label = o.label_nc > 0 ? (b.label as Int32Array) : null;
     const same = w === source.width && h === source.height;
     yield {

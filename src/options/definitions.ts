@@ -70,7 +70,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('use_dropout', 'flag', false, 'official option, unused by pix2pixHD\'s generators', B),
   o('data_type', 'int', 32, 'test: 32 full precision; 16 half precision (float16 autocast, CUDA only); 8 (TensorRT, official code only) is refused', B, { choices: ['8', '16', '32'] }),
   o('verbose', 'flag', false, 'print the networks (layers and parameter counts) before training or testing', B),
-  o('fp16', 'flag', false, 'mixed precision on CUDA: float16 autocast with dynamic loss scaling (an error on the CPU)', B),
+  o('fp16', 'flag', false, 'mixed precision on CUDA: float16 autocast with dynamic loss scaling (an error on the CPU); export and test --export_onnx: float16 weights', B),
   o('local_rank', 'int', 0, 'official option, unused: a rank reads LOCAL_RANK from the environment (torchrun, Slurm)', B),
   // data-parallel training (this project's)
   o('nproc_per_node', 'int', 0, 'this project: train with N ranks on this machine (spawned here; torchrun and srun start ranks themselves); 0: one process, or one rank per --gpu_ids device', T),
@@ -152,6 +152,8 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('cluster_path', 'string', 'features_clustered_010.npy', 'clustered features: our JSON or the official .npy', [...TS, 'features']),
   o('use_encoded_image', 'flag', false, 'encode the real photo to get the feature map', TS),
   o('use_ema', 'flag', false, '(pix2pixhd-ts) test/eval: synthesise with the moving average of G\'s weights (a run trained with --ema)', ['test']),
+  o('export_onnx', 'string', '', 'test: write G as an ONNX model to this .onnx path and stop (see pix2pixhd export)', ['test']),
+  o('onnx', 'string', '', 'the .onnx model: export writes it; test synthesises with it through onnxruntime-node instead of libtorch', ['test']),
 ];
 
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionDef> = new Map(OPTION_DEFS.map((d) => [d.name, d]));

@@ -9,6 +9,9 @@
 //   POST /api/decode?role=label|inst[&width=W&height=H]   a PNG id map → base64 uint16 (the size must match W×H when given)
 //   POST /api/encode                {role, width, height, ids} → a PNG of the ids (8-bit, or 16-bit when needed)
 //   POST /api/synthesize            {width, height, label, inst, styles?, seed?} → image/png
+//   POST /api/features              feature runs: {width, height, label, inst, styles?, seed?} → float32 [feat_num, H, W] for G in the browser
+//   GET  /api/model.onnx            the run's G as ONNX (exported on demand, cached), for in-browser synthesis
+//   GET  /ort/FILE                  onnxruntime-web's files (from node_modules; the page uses no CDN)
 //
 // Only for the host names it was bound for, and POSTs only from its own page (host-check.ts): 403 otherwise.
 // Every error is JSON {error: message} with a 4xx/5xx status; the page shows the message.
@@ -26,6 +29,10 @@ import { SynthesisPool, type PoolOptions } from './synth-pool.js';
 import { allowedHostNames, requestOriginProblem } from './host-check.js';
 import type { FeatureClusters } from '../features/cluster-file.js';
 import { StyleBank } from '../features/style-bank.js';
+import { layoutOf } from '../onnx/index.js';
+import { BrowserModel, onnxRuntimeWebDir, sendOrtFile } from './browser-model.js';
+import { styleFeatureMap } from './style-features.js';
+import { usesFeatures } from '../models/from-options.js';
 
 export interface EditorServerOptions {
   /** The run folder (checkpoints_dir/name) and which checkpoint to load. */
@@ -54,6 +61,8 @@ export interface EditorServerOptions {
   /** Size of a blank canvas when the run has no scenes to take it from. */
   blankSize?: { width: number; height: number };
   log?: (line: string) => void;
+  /** In-browser synthesis: where the exported model is cached, and above what size the page asks before downloading it. */
+  browserModel?: { cacheDir?: string; warnAboveBytes?: number };
 }
 
 export interface EditorServer {
@@ -69,6 +78,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/editor.js': { file: 'editor.js', type: 'text/javascript; charset=utf-8' },
   '/editor.css': { file: 'editor.css', type: 'text/css; charset=utf-8' },
+  '/in-browser.js': { file: 'in-browser.js', type: 'text/javascript; charset=utf-8' },
+  '/onnx-worker.js': { file: 'onnx-worker.js', type: 'text/javascript; charset=utf-8' },
 };
 
 
@@ -162,6 +173,11 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
   }
 
   const bank = opts.styles ? new StyleBank(opts.styles) : null;
+  const ortDir = onnxRuntimeWebDir();
+  const browserModel = new BrowserModel(
+    { network: o, dir: opts.runDir, which_epoch: opts.which, name: opts.name },
+    opts.browserModel?.cacheDir ?? join(opts.runDir, 'onnx'),
+  );
   const palette = labelPalette(o.label_nc);
   const info = {
     name: opts.name,
@@ -185,6 +201,13 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
     stylesNote: bank ? null : (opts.stylesNote ?? 'this run has no instance styles'),
     scenesNote,
     blank,
+    browser: {
+      available: ortDir !== null,
+      note: ortDir ? null : 'in-browser synthesis needs the onnxruntime-web package on the server (npm install onnxruntime-web)',
+      model: '/api/model.onnx',
+      warnAboveBytes: opts.browserModel?.warnAboveBytes ?? 50 * 2 ** 20,
+      layout: layoutOf(o),
+    },
     limits: {
       maxUploadBytes: LIMITS.maxUploadBytes, maxJsonBytes: LIMITS.maxJsonBytes, maxWidth: LIMITS.maxWidth, maxHeight: LIMITS.maxHeight,
       minSide: rule.minSide, queue: opts.pool.queue, workers: opts.pool.workers, threadsPerWorker: opts.threads,
@@ -213,6 +236,11 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} ${p}: only GET`, { Allow: 'GET, HEAD' });
       return sendBytes(res, s.type, s.body);
     }
+    if (p.startsWith('/ort/')) {
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} ${p}: only GET`, { Allow: 'GET, HEAD' });
+      if (!ortDir) throw new HttpError(404, 'onnxruntime-web is not installed on this server');
+      return sendOrtFile(res, ortDir, p.slice('/ort/'.length));
+    }
     if (!p.startsWith('/api/')) throw new HttpError(404, `no such page: ${p} (the editor is at /)`);
     const expect = (m: string): void => {
       if (method !== m) throw new HttpError(405, `${method} ${p}: use ${m}`, { Allow: m });
@@ -220,6 +248,10 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
     if (p === '/api/info') {
       expect('GET');
       return sendJson(res, 200, { ...info, pool: pool.stats() });
+    }
+    if (p === '/api/model.onnx') {
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} ${p}: use GET`, { Allow: 'GET, HEAD' });
+      return browserModel.send(res, method);
     }
     if (p === '/api/scenes') {
       expect('GET');
@@ -262,7 +294,7 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
       else if (body.role !== 'inst') throw new HttpError(400, "role must be 'label' or 'inst'");
       return sendBytes(res, 'image/png', await encodeIdPng(ids, size.width, size.height));
     }
-    if (p === '/api/synthesize') {
+    if (p === '/api/synthesize' || p === '/api/features') {
       expect('POST');
       const body = await readJson(req);
       const size = checkSize(body.width, body.height, rule);
@@ -273,6 +305,11 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
       const seed = body.seed ?? 0;
       if (!Number.isInteger(seed)) throw new HttpError(400, `seed must be an integer (got ${JSON.stringify(seed)})`);
       const choices = checkStyleChoices(body.styles, inst, bank, nameOf);
+      if (p === '/api/features') {
+        if (!usesFeatures(o)) throw new HttpError(400, 'this run takes no features');
+        const feat = styleFeatureMap(o, bank, { ...size, label, inst }, choices, seed as number);
+        return sendBytes(res, 'application/octet-stream', Buffer.from(feat.buffer, feat.byteOffset, feat.byteLength));
+      }
       const abort = new AbortController();
       const onClose = (): void => { if (!res.writableEnded) abort.abort(); };
       res.on('close', onClose);

@@ -17,7 +17,10 @@ export async function browserUnavailable(): Promise<string | null> {
   return null;
 }
 
-export async function launchBrowser(): Promise<{ context: import('playwright-core').BrowserContext; close: () => Promise<void> }> {
+/** Chromium's software WebGPU (SwiftShader over Vulkan), so WebGPU is testable without a GPU. */
+const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-angle=swiftshader', '--enable-features=Vulkan'];
+
+export async function launchBrowser(opts: { webgpu?: boolean } = {}): Promise<{ context: import('playwright-core').BrowserContext; close: () => Promise<void> }> {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'pix2pixhd-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -25,7 +28,7 @@ export async function launchBrowser(): Promise<{ context: import('playwright-cor
     headless: true,
     acceptDownloads: true,
     viewport: { width: 1400, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', ...(opts.webgpu ? WEBGPU_ARGS : ['--disable-gpu']), '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     timeout: 60_000,
   });
   return {

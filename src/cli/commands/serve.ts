@@ -19,6 +19,7 @@ const EXTRA: OptionDef[] = [
   },
   { name: 'workers', kind: 'int', default: 1, help: 'synthesis worker threads, each holding the generator', groups: [], range: { min: 1 } },
   { name: 'queue', kind: 'int', default: LIMITS.defaultQueue, help: 'synthesis requests that may wait for a worker; more are refused with 503 and Retry-After', groups: [], range: { min: 0 } },
+  { name: 'browser_model_warn_mb', kind: 'float', default: 50, help: 'in-browser synthesis: the page asks before downloading a model larger than this (MiB)', groups: [], range: { min: 0 } },
 ];
 const DEFAULTS = { phase: 'test' };
 export const SERVE_USAGE = 'pix2pixhd serve --name RUN [--checkpoints_dir DIR] [--port 8080] [--dataroot DIR] [options]';
@@ -29,6 +30,8 @@ export const SERVE_HELP = () => helpText(SERVE_USAGE,
   'run folder (opt.json / opt.txt); the data set defaults to the one the run was trained on (its --phase test).\n' +
   'Synthesis runs on --workers threads (each loads libtorch and the generator) with --threads libtorch threads\n' +
   'each (default: the cores shared out, at most 2 per worker); requests beyond --queue waiting ones get 503.\n' +
+  '"Synthesise in this browser" downloads the run\'s generator as ONNX (exported on first use into the run\'s\n' +
+  'onnx/ folder) and runs it with onnxruntime-web: WebGPU where the browser has it, WebAssembly otherwise.\n' +
   `Limits: uploads ${LIMITS.maxUploadBytes / 1048576} MiB, JSON bodies ${LIMITS.maxJsonBytes / 1048576} MiB, maps up to ${LIMITS.maxWidth}×${LIMITS.maxHeight}.`,
   ['base', 'serve'], EXTRA, DEFAULTS);
 
@@ -51,6 +54,7 @@ export async function serveCommand(argv: string[], out: NodeJS.WriteStream = pro
     runDir: dir, name: config.name, which: config.which_epoch, network: o,
     dataroot, phase: String(config.data.phase), styles: styles.clusters, stylesNote: styles.note, device, threads, halfPrecision,
     pool: { workers, queue }, host: String(v.host), port, allowedHosts: String(v.allowed_hosts).split(','),
+    browserModel: { warnAboveBytes: Number(v.browser_model_warn_mb) * 2 ** 20 },
     log: (line) => out.write(`${line}\n`),
   });
   out.write(

@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthesizeDataset, type SynthesisResult } from '../../infer/synthesize-dataset.js';
+import { OnnxGenerator } from '../../infer/onnx-generator.js';
 import { precisionFor, resizeRgb } from '../../infer/synthesize.js';
+import { layoutOf, writeRunGenerator } from '../../onnx/index.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError } from '../../options/parse.js';
 import { resultsPage, savePng, type ResultRow } from '../../report/index.js';
@@ -35,7 +37,9 @@ export const TEST_HELP = () => helpText(TEST_USAGE,
   '(resize_or_crop defaults to none here; other modes resize the result back to the file\'s size).\n' +
   'Runs trained with --instance_feat/--label_feat take each object\'s features from the clusters of\n' +
   '\'pix2pixhd encode-features\' (--cluster_path: our JSON or the official .npy; --styles chooses them, the\n' +
-  'rest are drawn at random with --seed), or from the real photos with --use_encoded_image.',
+  'rest are drawn at random with --seed), or from the real photos with --use_encoded_image.\n' +
+  '--export_onnx PATH writes G as an ONNX model and stops (as the official test.py; see pix2pixhd export);\n' +
+  '--onnx MODEL.onnx synthesises with an exported model through onnxruntime-node instead of libtorch.',
   ['base', 'test'], EXTRA, DEFAULTS);
 
 /** An image file a --label / --inst option names: it must exist and be a file (a folder is refused by name). */
@@ -65,10 +69,18 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
   const { config, values: v } = parseRunCommand(argv, EXTRA, DEFAULTS);
   prepareRuntime(config);
   const { device, network: o } = config;
+  if (v.export_onnx) {
+    const path = String(v.export_onnx);
+    const bytes = await writeRunGenerator(config, path, { fp16: config.train.fp16 });
+    out.write(`exported ${path} (${(bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+    return { dir: path, results: 0 };
+  }
   const precision = precisionFor(config.synthesis.data_type, device);
   const single = v.label ? singleMap(v) : null;
-  const G = loadGenerator(o, config.dir, config.which_epoch, device, { ema: config.synthesis.use_ema });
-  if (config.verbose) out.write(`${nn.networkSummary('netG', G)}\n`);
+  const G = v.onnx
+    ? await OnnxGenerator.open(String(v.onnx), layoutOf(o), { threads: config.threads })
+    : loadGenerator(o, config.dir, config.which_epoch, device, { ema: config.synthesis.use_ema });
+  if (config.verbose && !(G instanceof OnnxGenerator)) out.write(`${nn.networkSummary('netG', G)}\n`);
   const features = openFeatureSource(config, String(v.styles));
   if (features.description) out.write(`${features.description}\n`);
   const data = { ...synthesisData(config), ...(single ?? {}) };
@@ -83,7 +95,7 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
     }
   } finally {
     features.dispose();
-    G.dispose();
+    await G.dispose();
   }
   const score = readRecordedScore(config.dir);
   const page = await resultsPage(dir, `pix2pixHD ${config.name}: ${String(config.data.phase)} (${config.which_epoch})`, rows, {

@@ -2,6 +2,9 @@
 // edits them with the tools, and asks the server to synthesise. Plain JavaScript, no build step.
 //
 // Instance ids follow Cityscapes: class·1000 + k for an object, the class id for stuff.
+// With "synthesise in this browser" the generator runs here instead (in-browser.js).
+
+import { BrowserSynthesis } from '/in-browser.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -429,12 +432,8 @@ function showStylePicker() {
 
 // ---------- server calls ----------
 
-async function synthesize() {
-  if (!state.width || state.busy) return;
-  state.busy = true;
-  updateButtons();
-  say('synthesising…', 'busy');
-  const body = {
+function requestBody() {
+  return {
     width: state.width,
     height: state.height,
     label: idsToBase64(state.label),
@@ -442,24 +441,97 @@ async function synthesize() {
     styles: Object.fromEntries(state.styles),
     seed: Number($('seed').value) || 0,
   };
+}
+
+async function showResult(blob, message) {
+  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+  state.resultUrl = URL.createObjectURL(blob);
+  const img = $('result');
+  img.src = state.resultUrl;
+  await img.decode().catch(() => undefined);
+  img.classList.remove('stale');
+  state.stale = false;
+  const link = $('download-image');
+  link.href = state.resultUrl;
+  link.classList.remove('disabled');
+  $('result-caption').textContent = `synthesised ${state.width}×${state.height}`;
+  say(message);
+  document.body.dataset.synthesized = String((Number(document.body.dataset.synthesized) || 0) + 1);
+}
+
+async function synthesizeOnServer() {
   const t0 = performance.now();
+  const res = await api('/api/synthesize', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(requestBody()) });
+  const blob = await res.blob();
+  const ms = Math.round(performance.now() - t0);
+  document.body.dataset.backend = 'server';
+  await showResult(blob, `synthesised in ${ms} ms (the generator took ${Math.round(Number(res.headers.get('X-Synthesis-Ms')))} ms)`);
+}
+
+// ---------- in-browser synthesis ----------
+
+let browser = null;
+const BACKEND_NAMES = { webgpu: 'WebGPU', wasm: 'WebAssembly' };
+const mib = (bytes) => (bytes / 1048576).toFixed(1);
+
+/** The model loaded on the chosen backend: downloaded (after asking, when large) on first use. */
+async function browserModel() {
+  const want = $('browser-backend').value;
+  if (browser.loaded && browser.wanted === want) return browser.loaded;
+  say('exporting the model on the server…', 'busy');
+  const bytes = await browser.modelBytes();
+  const warn = state.info.browser.warnAboveBytes;
+  if (bytes > warn && !window.confirm(`The generator is ${mib(bytes)} MiB (more than ${mib(warn)} MiB) to download and run in this browser. Download it?`)) {
+    throw new Error(`the ${mib(bytes)} MiB model was not downloaded`);
+  }
+  say(`loading the ${mib(bytes)} MiB model in this browser…`, 'busy');
+  const loaded = await browser.load(want);
+  browser.wanted = want;
+  return loaded;
+}
+
+async function synthesizeInBrowser() {
+  const loaded = await browserModel();
+  const t0 = performance.now();
+  const body = requestBody();
+  let feat = null;
+  if (state.info.browser.layout.feat_num) {
+    // The styles stay on the server: it sends the feature map its own synthesis would use.
+    const res = await api('/api/features', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    feat = new Float32Array(await res.arrayBuffer());
+  }
+  const r = await browser.run({ width: state.width, height: state.height, label: state.label.slice(), inst: state.inst.slice(), feat });
+  const canvas = document.createElement('canvas');
+  canvas.width = state.width;
+  canvas.height = state.height;
+  canvas.getContext('2d').putImageData(new ImageData(r.rgba, state.width, state.height), 0, 0);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+  const name = BACKEND_NAMES[loaded.backend];
+  document.body.dataset.backend = loaded.backend;
+  const total = Math.round(performance.now() - t0);
+  await showResult(blob, `synthesised in this browser with ${name} in ${total} ms (the generator took ${Math.round(r.ms)} ms)` + (loaded.note ? ` — ${loaded.note}` : ''));
+}
+
+async function synthesize() {
+  if (!state.width || state.busy) return;
+  state.busy = true;
+  updateButtons();
+  say('synthesising…', 'busy');
   try {
-    const res = await api('/api/synthesize', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    const blob = await res.blob();
-    if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
-    state.resultUrl = URL.createObjectURL(blob);
-    const img = $('result');
-    img.src = state.resultUrl;
-    await img.decode().catch(() => undefined);
-    img.classList.remove('stale');
-    state.stale = false;
-    const link = $('download-image');
-    link.href = state.resultUrl;
-    link.classList.remove('disabled');
-    const ms = Math.round(performance.now() - t0);
-    $('result-caption').textContent = `synthesised ${state.width}×${state.height}`;
-    say(`synthesised in ${ms} ms (the generator took ${Math.round(Number(res.headers.get('X-Synthesis-Ms')))} ms)`);
-    document.body.dataset.synthesized = String((Number(document.body.dataset.synthesized) || 0) + 1);
+    if ($('in-browser').checked) {
+      try {
+        await synthesizeInBrowser();
+      } catch (e) {
+        // A model too large for this browser, or a refused download: the server still synthesises.
+        browser.close();
+        $('in-browser').checked = false;
+        const why = e.message;
+        await synthesizeOnServer();
+        say(`in-browser synthesis failed (${why}); synthesised on the server instead`, 'error');
+      }
+    } else {
+      await synthesizeOnServer();
+    }
   } catch (e) {
     say(`synthesis refused: ${e.message}`, 'error');
   } finally {
@@ -594,6 +666,14 @@ async function start() {
   $('undo').addEventListener('click', undo);
   $('redo').addEventListener('click', redo);
   $('synthesize').addEventListener('click', synthesize);
+  browser = new BrowserSynthesis(info);
+  $('in-browser').disabled = !info.browser.available;
+  if (!info.browser.available) $('in-browser').parentElement.title = info.browser.note;
+  $('in-browser').addEventListener('change', () => {
+    markStale();
+    say($('in-browser').checked ? 'synthesis will run in this browser (the model downloads on the next Synthesise)' : 'synthesis runs on the server');
+  });
+  $('browser-backend').addEventListener('change', () => { if (browser.loaded) browser.close(); });
   $('download-label').addEventListener('click', () => downloadMap('label'));
   $('download-inst').addEventListener('click', () => downloadMap('inst'));
   for (const b of document.querySelectorAll('.tool')) b.addEventListener('click', () => setTool(b.dataset.tool));
