@@ -15,7 +15,11 @@ import { cli, tempDir, tinyTrainArgs } from '../cli/helpers.js';
 import { biasesBeforeInstanceNorm, CLI_ENTRY, relativeL2, runRanks } from './helpers.js';
 
 const skip = distributedAvailable().gloo ? false : 'this build of the binding has no c10d Gloo (install libgloo-dev and rebuild)';
-const state = (dir: string) => JSON.parse(readFileSync(join(dir, 'latest_state.json'), 'utf8')) as TrainingState;
+/** Where training stands in the run's state file (which also names the checkpoint generation). */
+const state = (dir: string): TrainingState => {
+  const { epoch, epochIter, totalSteps, globalUnfrozen } = JSON.parse(readFileSync(join(dir, 'latest_state.json'), 'utf8')) as TrainingState;
+  return { epoch, epochIter, totalSteps, globalUnfrozen };
+};
 
 test('a rank killed mid-run stops the job naming it; --continue_train with 2 ranks and with 1; single-process test reads the checkpoint', { skip }, async (t) => {
   const root = tempDir(t, 'p2phd-ranks-');
