@@ -105,6 +105,12 @@ const addonPath = join(here, '..', '..', 'native', 'build', 'Release', 'torch_ad
 if (!existsSync(addonPath)) {
   throw new Error(`the libtorch binding is not built (${addonPath} is missing): run \`npm run build:native\` or scripts/setup.sh`);
 }
+// libgomp's threads spin while they wait for work unless told otherwise; when another process
+// competes for the cores the spinning threads take them from the one doing the work. Passive
+// waiting costs nothing measurable on a quiet machine and avoids that collapse on a busy one
+// (editor synthesis at 512×256, 2 threads, 2 competing processes: see README, Benchmarks). Read
+// by libgomp when libtorch loads, just below; a value the user set is kept.
+if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
 export const native: NativeBinding = createRequire(import.meta.url)(addonPath);
 
 function initialThreads(): number {
