@@ -11,11 +11,13 @@ export interface RunModelSource {
   dir: string;
   which_epoch: string;
   name: string;
+  /** The moving average of G's weights (--use_ema) instead of G. */
+  ema?: boolean;
 }
 
 /** The run's G as ONNX bytes. */
 export function exportRunGenerator(run: RunModelSource, opts: { fp16?: boolean } = {}): Uint8Array {
-  const G = loadGenerator(run.network, run.dir, run.which_epoch, 'cpu');
+  const G = loadGenerator(run.network, run.dir, run.which_epoch, 'cpu', { ema: run.ema });
   try {
     return exportGenerator(G, run.network, { fp16: opts.fp16, description: `pix2pixHD generator of run '${run.name}', checkpoint ${run.which_epoch}` });
   } finally {

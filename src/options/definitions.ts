@@ -151,7 +151,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('how_many', 'int', 50, 'how many test images to run', TS, atLeast0),
   o('cluster_path', 'string', 'features_clustered_010.npy', 'clustered features: our JSON or the official .npy', [...TS, 'features']),
   o('use_encoded_image', 'flag', false, 'encode the real photo to get the feature map', TS),
-  o('use_ema', 'flag', false, '(pix2pixhd-ts) test/eval: synthesise with the moving average of G\'s weights (a run trained with --ema)', ['test']),
+  o('use_ema', 'flag', false, '(pix2pixhd-ts) test/eval/serve: synthesise with the moving average of G\'s weights (a run trained with --ema)', TS),
   o('export_onnx', 'string', '', 'test: write G as an ONNX model to this .onnx path and stop (see pix2pixhd export)', ['test']),
   o('onnx', 'string', '', 'the .onnx model: export writes it; test synthesises with it through onnxruntime-node instead of libtorch', ['test']),
 ];

@@ -63,6 +63,8 @@ export interface EditorServerOptions {
   log?: (line: string) => void;
   /** In-browser synthesis: where the exported model is cached, and above what size the page asks before downloading it. */
   browserModel?: { cacheDir?: string; warnAboveBytes?: number };
+  /** --use_ema: serve the moving average of G's weights (server and in-browser model alike). */
+  ema?: boolean;
 }
 
 export interface EditorServer {
@@ -175,7 +177,7 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
   const bank = opts.styles ? new StyleBank(opts.styles) : null;
   const ortDir = onnxRuntimeWebDir();
   const browserModel = new BrowserModel(
-    { network: o, dir: opts.runDir, which_epoch: opts.which, name: opts.name },
+    { network: o, dir: opts.runDir, which_epoch: opts.which, name: opts.name, ema: opts.ema ?? false },
     opts.browserModel?.cacheDir ?? join(opts.runDir, 'onnx'),
   );
   const palette = labelPalette(o.label_nc);
@@ -216,7 +218,7 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
 
   const pool = new SynthesisPool(
     {
-      runDir: opts.runDir, which: opts.which, options: o, device: opts.device ?? 'cpu', threads: opts.threads, halfPrecision: opts.halfPrecision ?? false,
+      runDir: opts.runDir, which: opts.which, options: o, device: opts.device ?? 'cpu', threads: opts.threads, halfPrecision: opts.halfPrecision ?? false, ema: opts.ema ?? false,
       clusters: opts.styles,
     },
     opts.pool,

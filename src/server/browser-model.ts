@@ -42,8 +42,9 @@ export class BrowserModel {
 
   /** The cached model's path, exported first when missing or older than the checkpoint. */
   async file(): Promise<string> {
-    const target = join(this.cacheDir, `${this.run.which_epoch}_net_G.onnx`);
-    const checkpoint = netPath(this.run.dir, this.run.which_epoch, 'G');
+    const net = this.run.ema ? 'G_ema' : 'G';
+    const target = join(this.cacheDir, `${this.run.which_epoch}_net_${net}.onnx`);
+    const checkpoint = netPath(this.run.dir, this.run.which_epoch, net);
     if (existsSync(target) && statSync(target).mtimeMs >= statSync(checkpoint).mtimeMs && this.#fits(target)) return target;
     mkdirSync(this.cacheDir, { recursive: true });
     // One export at a time; requests that arrive meanwhile wait for it.

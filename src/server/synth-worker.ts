@@ -22,6 +22,8 @@ export interface SynthWorkerInit {
   clusters: FeatureClusters | null;
   /** --data_type 16: G under float16 autocast (CUDA). */
   halfPrecision?: boolean;
+  /** --use_ema: the moving average of G's weights instead of G. */
+  ema?: boolean;
 }
 
 export interface SynthJob {
@@ -48,7 +50,7 @@ const o = init.options;
 function start(): ReturnType<typeof loadGenerator> | null {
   try {
     setNumThreads(init.threads);
-    return loadGenerator(o, init.runDir, init.which, init.device);
+    return loadGenerator(o, init.runDir, init.which, init.device, { ema: init.ema });
   } catch (e) {
     port.postMessage({ type: 'failed', message: (e as Error).message } satisfies SynthWorkerMessage);
     return null;

@@ -54,7 +54,7 @@ export async function serveCommand(argv: string[], out: NodeJS.WriteStream = pro
     runDir: dir, name: config.name, which: config.which_epoch, network: o,
     dataroot, phase: String(config.data.phase), styles: styles.clusters, stylesNote: styles.note, device, threads, halfPrecision,
     pool: { workers, queue }, host: String(v.host), port, allowedHosts: String(v.allowed_hosts).split(','),
-    browserModel: { warnAboveBytes: Number(v.browser_model_warn_mb) * 2 ** 20 },
+    browserModel: { warnAboveBytes: Number(v.browser_model_warn_mb) * 2 ** 20 }, ema: config.synthesis.use_ema,
     log: (line) => out.write(`${line}\n`),
   });
   out.write(
