@@ -2,7 +2,7 @@
 // progressively as the paper does — G1 alone at half resolution, then G2 at full resolution with
 // G1 loaded and frozen for its first epochs, then both — synthesises the held-out scenes and
 // evaluates them against their real photos and an untrained network. Sized to finish in about
-// ten minutes on a 2-core CPU; --quick is a one-minute version of the same pipeline.
+// fifteen minutes on a 2-core CPU; --quick is a one-minute version of the same pipeline.
 import { join } from 'node:path';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, parseOptions } from '../../options/parse.js';
