@@ -13,7 +13,7 @@ import { isRawTensor, PyDict, PyTuple, pthFileChunks, pyFloat, readPthFile, type
 import { stageFileSync, type StagedFile } from '../util/atomic-file.js';
 import {
   checkGeneration, generationPath, isGenerationRecord, readStateFile, saveGeneration,
-  type GenerationContent, type GenerationRecord, type TrainingState,
+  type GenerationContent, type GenerationFile, type GenerationRecord, type TrainingState,
 } from './generation.js';
 
 export type { TrainingState } from './generation.js';
@@ -89,20 +89,29 @@ export interface CheckpointParts {
 
 const stateDictToPy = (m: nn.Module): PyDict => PyDict.ordered([...m.stateDict()].map(([k, t]) => [k, tensorToRaw(t)] as [string, PyValue]));
 
+/** What a save writes of `parts`, each as its file's stem (`net_G`, `optim_D`, …) and its content, made when written. */
+function partValues(parts: CheckpointParts): [GenerationFile, () => PyValue][] {
+  const values: [GenerationFile, () => PyValue][] = [['net_G', () => stateDictToPy(parts.G)]];
+  if (parts.D) values.push(['net_D', () => stateDictToPy(parts.D!)]);
+  if (parts.E) values.push(['net_E', () => stateDictToPy(parts.E!)]);
+  if (parts.G_ema) values.push(['net_G_ema', () => stateDictToPy(parts.G_ema!)]);
+  if (parts.optimizerG) values.push(['optim_G', () => adamToPy(parts.optimizerG!.stateDict())]);
+  if (parts.optimizerD) values.push(['optim_D', () => adamToPy(parts.optimizerD!.stateDict())]);
+  return values;
+}
+
 /**
- * Writes networks (and optimizers) under `which` with their official names, each file whole
- * before it is renamed into place; for tools and tests. Training saves use `saveTrainingCheckpoint`.
+ * Writes networks (and optimizers) under `which` with their official names (`{which}_net_G.pth`,
+ * …), each file whole before it is renamed into place; for tools and tests. Training saves use
+ * `saveTrainingCheckpoint`.
  */
 export function saveCheckpoint(dir: string, which: string, parts: CheckpointParts): void {
-  const files: [string, () => PyValue][] = [[netPath(dir, which, 'G'), () => stateDictToPy(parts.G)]];
-  if (parts.D) files.push([netPath(dir, which, 'D'), () => stateDictToPy(parts.D!)]);
-  if (parts.E) files.push([netPath(dir, which, 'E'), () => stateDictToPy(parts.E!)]);
-  if (parts.G_ema) files.push([netPath(dir, which, 'G_ema'), () => stateDictToPy(parts.G_ema!)]);
-  if (parts.optimizerG) files.push([join(dir, `${which}_optim_G.pth`), () => adamToPy(parts.optimizerG!.stateDict())]);
-  if (parts.optimizerD) files.push([join(dir, `${which}_optim_D.pth`), () => adamToPy(parts.optimizerD!.stateDict())]);
   const staged: StagedFile[] = [];
   try {
-    for (const [path, value] of files) staged.push(stageFileSync(path, pthFileChunks(path, value(), { archiveName: basename(path, '.pth') })));
+    for (const [stem, value] of partValues(parts)) {
+      const path = join(dir, `${which}_${stem}.pth`);
+      staged.push(stageFileSync(path, pthFileChunks(path, value(), { archiveName: basename(path, '.pth') })));
+    }
   } catch (e) {
     for (const f of staged) f.discard();
     throw e;
@@ -116,14 +125,10 @@ export function saveCheckpoint(dir: string, which: string, parts: CheckpointPart
  * the epoch number at a numbered save).
  */
 export function saveTrainingCheckpoint(dir: string, parts: CheckpointParts & { pool?: Tensor[] }, state: TrainingState, names: string[]): GenerationRecord {
-  const pth = (name: string, value: () => PyValue) => () => pthFileChunks(name, value(), { archiveName: name });
-  const content: GenerationContent = { net_G: pth('net_G', () => stateDictToPy(parts.G)) };
-  if (parts.D) content.net_D = pth('net_D', () => stateDictToPy(parts.D!));
-  if (parts.E) content.net_E = pth('net_E', () => stateDictToPy(parts.E!));
-  if (parts.G_ema) content.net_G_ema = pth('net_G_ema', () => stateDictToPy(parts.G_ema!));
-  if (parts.optimizerG) content.optim_G = pth('optim_G', () => adamToPy(parts.optimizerG!.stateDict()));
-  if (parts.optimizerD) content.optim_D = pth('optim_D', () => adamToPy(parts.optimizerD!.stateDict()));
-  if (parts.pool) content.pool = pth('pool', () => PyDict.ordered(parts.pool!.map((t, i) => [String(i), tensorToRaw(t)] as [string, PyValue])));
+  const values = partValues(parts);
+  if (parts.pool) values.push(['pool', () => PyDict.ordered(parts.pool!.map((t, i) => [String(i), tensorToRaw(t)] as [string, PyValue]))]);
+  const content: GenerationContent = {};
+  for (const [stem, value] of values) content[stem] = () => pthFileChunks(stem, value(), { archiveName: stem });
   return saveGeneration(dir, content, state, names);
 }
 

@@ -1,6 +1,7 @@
 // Running the pix2pixhd command as a child process, as a user would.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,3 +48,6 @@ export function tinyTrainArgs(dataroot: string, checkpoints: string, name: strin
     '--ngf', '8', '--n_downsample_global', '2', '--n_blocks_global', '1', '--ndf', '8', '--num_D', '1', '--n_layers_D', '1', '--no_vgg_loss',
     '--display_freq', '0', '--no_html', '--nThreads', '1', '--threads', '1'];
 }
+
+/** An output stream for commands run in the test's own process: what they print is dropped. */
+export const silentOutput = new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream;

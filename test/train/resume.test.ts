@@ -13,7 +13,7 @@ import { adamFromPy, type TrainingState } from '../../src/run/checkpoint.js';
 import { isTempName } from '../../src/util/atomic-file.js';
 import { GENERATIONS_DIR, type GenerationRecord } from '../../src/run/generation.js';
 import { trainCommand } from '../../src/cli/commands/train.js';
-import { cliAsync, tempDir, tinyTrainArgs } from '../cli/helpers.js';
+import { cliAsync, silentOutput, tempDir, tinyTrainArgs } from '../cli/helpers.js';
 
 interface LossLine { epoch: number; iter: number; total_steps: number; lr: number; losses: Record<string, number> }
 
@@ -134,8 +134,7 @@ test('a damaged latest checkpoint is refused naming the file; --continue_train -
   const ck = join(root, 'checkpoints');
   await makeSyntheticDataset({ out: data, n: 2, nTest: 1, width: 32, height: 16, seed: 3 });
   const schedule = ['--niter', '2', '--niter_decay', '0', '--save_latest_freq', '100', '--save_epoch_freq', '1', '--print_freq', '1'];
-  const silent = new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream;
-  await trainCommand([...tinyTrainArgs(data, ck, 'run'), ...schedule], silent);
+  await trainCommand([...tinyTrainArgs(data, ck, 'run'), ...schedule], silentOutput);
   const runDir = join(ck, 'run');
   const reference = readLog(runDir);
   assert.deepEqual(reference.map((r) => r.total_steps), [1, 2, 3, 4]);
@@ -144,7 +143,7 @@ test('a damaged latest checkpoint is refused naming the file; --continue_train -
   const state = JSON.parse(readFileSync(join(runDir, 'latest_state.json'), 'utf8')) as GenerationRecord;
   const optim = join(runDir, GENERATIONS_DIR, state.generation, 'optim_D.pth');
   rmSync(optim);
-  await assert.rejects(trainCommand([...tinyTrainArgs(data, ck, 'run'), ...schedule, '--niter', '3', '--continue_train'], silent),
+  await assert.rejects(trainCommand([...tinyTrainArgs(data, ck, 'run'), ...schedule, '--niter', '3', '--continue_train'], silentOutput),
     (e: Error) => e.message.includes(optim) && /step 4/.test(e.message) && /--which_epoch N \(this run has epochs 1, 2\)/.test(e.message));
 
   // From epoch 1's networks (fresh optimizers), on to epoch 3: epoch 2 is trained again from the same

@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { makeSyntheticDataset } from '../../src/data/index.js';
 import { trainCommand } from '../../src/cli/commands/train.js';
 import { GENERATIONS_DIR, type GenerationRecord } from '../../src/run/generation.js';
 import { isTempName } from '../../src/util/atomic-file.js';
-import { cliAsync, tempDir } from '../cli/helpers.js';
+import { cliAsync, silentOutput, tempDir } from '../cli/helpers.js';
 
 /** 2 scenes × 2 epochs: saves at step 2 (epoch 1: G1 unfreezes), step 3 (latest), step 4 (epoch 2, the last). */
 const runArgs = (data: string, ck: string, name: string) => [
@@ -24,7 +23,6 @@ const runArgs = (data: string, ck: string, name: string) => [
   '--display_freq', '0', '--no_html', '--nThreads', '1', '--threads', '1',
 ];
 
-const silent = new Writable({ write: (_c, _e, cb) => cb() }) as unknown as NodeJS.WriteStream;
 
 /** Every entry under the run folder that a crash could have left: temporary names, and generation folders. */
 function leftovers(dir: string): string[] {
@@ -79,7 +77,7 @@ test('SIGKILL after every file operation of every kind of save, then --continue_
     children.push(run);
     const killed = await run.done;
     if (killed.signal !== 'SIGKILL') { failures.push(`op ${n} (${ops[n - 1]}): not killed (${killed.status}): ${killed.stderr}`); return; }
-    const resumed = resumeQueue.then(() => trainCommand([...runArgs(data, ck, name), '--continue_train'], silent));
+    const resumed = resumeQueue.then(() => trainCommand([...runArgs(data, ck, name), '--continue_train'], silentOutput));
     resumeQueue = resumed.catch(() => undefined);
     try {
       await resumed;
