@@ -68,6 +68,28 @@ await check('parity G/D/E', () => T.noGrad(() => T.tidy(() => {
   return [worst < 2e-3, `relative L2 ${Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')} (tolerance 2e-3: TF32)`];
 })));
 
+// 1b. Adam's update inside the backward pass on CUDA (native hook on the engine's device thread)
+// against zero_grad + backward + step on the same net: the same op sequence, so equal but for
+// the order of float reductions in the backward.
+await check('adam in backward', () => T.tidy(() => {
+  const make = () => [0, 1].map((k) => T.tensor(Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i * 0.37 + k)), [64, 64]).to(DEV).requiresGrad_(true));
+  const x = T.tensor(Array.from({ length: 64 * 8 }, (_, i) => Math.cos(i * 0.11)), [64, 8]).to(DEV);
+  const loss = (ps: T.Tensor[]) => ps[1]!.matmul(ps[0]!.matmul(x).tanh()).square().mean();
+  const plain = make();
+  const inBackward = make();
+  const optPlain = new T.Adam(plain, { lr: 1e-3, betas: [0.5, 0.999] });
+  const optIn = new T.Adam(inBackward, { lr: 1e-3, betas: [0.5, 0.999] });
+  for (let k = 0; k < 3; k++) {
+    T.tidy(() => { optPlain.zeroGrad(); loss(plain).backward(); optPlain.step(); });
+    T.tidy(() => optIn.backwardAndStep(loss(inBackward)));
+  }
+  const err = Math.max(...plain.map((p, i) => relL2(inBackward[i]!, p)));
+  const moved = relL2(plain[0]!, make()[0]!);
+  const devices = [...optIn.state.values()].map((s) => s.expAvg.device);
+  return [err < 1e-5 && moved > 1e-4 && devices.every((d) => d === DEV) && inBackward.every((p) => p.grad === null),
+    `3 steps: relative L2 to step() ${err.toExponential(1)} (tolerance 1e-5), moved ${moved.toExponential(1)}, moments on ${[...new Set(devices)].join(',')}`];
+}));
+
 const root = mkdtempSync(join(tmpdir(), 'pix2pixhd-gpu-check-'));
 const data = join(root, 'data');
 await makeSyntheticDataset({ out: data, n: 8, nTest: 2, width: 128, height: 64, seed: 1 });

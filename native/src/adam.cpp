@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cmath>
 #include "errors.h"
+#include "grad_hooks.h"
 #include "tensor_wrap.h"
 
 namespace {
@@ -82,6 +83,80 @@ AdamConstants<T> constantsFor(double step, double lr, double beta1, double beta2
           (T)(-(lr / biasCorrection1)), (T)weightDecay, weightDecay != 0};
 }
 
+struct AdamArgs {
+  double step, lr, beta1, beta2, eps, weightDecay;
+};
+
+AdamArgs argsFrom(const double* a) { return {a[0], a[1], a[2], a[3], a[4], a[5]}; }
+
+// The one-pass kernel, where it applies (CPU, float or double, contiguous, one dtype): false
+// otherwise, and nothing is done.
+bool adamStepFused(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, const AdamArgs& a) {
+  auto dtype = p.scalar_type();
+  bool applies = (dtype == at::kFloat || dtype == at::kDouble);
+  for (const at::Tensor* t : {static_cast<const at::Tensor*>(&p), &g, static_cast<const at::Tensor*>(&m), static_cast<const at::Tensor*>(&v)}) {
+    applies = applies && t->device().is_cpu() && t->scalar_type() == dtype && t->is_contiguous() && t->numel() == p.numel() &&
+              t->layout() == at::kStrided;
+  }
+  if (!applies) return false;
+  // The parameter is updated in place as under torch.no_grad(): its version counter moves, so
+  // a graph that saved it still refuses to back-propagate with the new values.
+  at::NoGradGuard noGrad;
+  if (dtype == at::kFloat) {
+    adamKernel<float>(p, g, m, v, constantsFor<float>(a.step, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay));
+  } else {
+    adamKernel<double>(p, g, m, v, constantsFor<double>(a.step, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay));
+  }
+  for (auto* t : {&p, &m, &v}) t->unsafeGetTensorImpl()->bump_version();
+  fusedUpdates.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+// Everywhere else (CUDA, half types): PyTorch 1.13's single-tensor Adam, op for op, as the
+// TypeScript fallback in src/torch/optim/adam.ts runs it.
+void adamStepOps(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, const AdamArgs& a) {
+  at::NoGradGuard noGrad;
+  at::Tensor grad = a.weightDecay != 0 ? g.add(p, a.weightDecay) : g;
+  m.mul_(a.beta1).add_(grad, 1 - a.beta1);
+  v.mul_(a.beta2).addcmul_(grad, grad, 1 - a.beta2);
+  double biasCorrection1 = 1 - std::pow(a.beta1, a.step);
+  double biasCorrection2 = 1 - std::pow(a.beta2, a.step);
+  at::Tensor denom = v.sqrt().div_(std::sqrt(biasCorrection2)).add_(a.eps);
+  p.addcdiv_(m, denom, -(a.lr / biasCorrection1));
+}
+
+// Updates one parameter the moment the autograd engine has finished its gradient, then drops the
+// gradient. Pure C++, so it runs on whichever thread the engine runs the parameter's
+// AccumulateGrad node on: the calling thread for CPU tensors, a device thread for CUDA ones
+// (where a JS callback could not be called), in the current stream the engine set for it.
+struct AdamUpdateHook : torch::autograd::FunctionPostHook {
+  AdamUpdateHook(at::Tensor param, at::Tensor expAvg, at::Tensor expAvgSq, AdamArgs args, uint8_t* updated)
+      : param_(std::move(param)), expAvg_(std::move(expAvg)), expAvgSq_(std::move(expAvgSq)), args_(args), updated_(updated) {}
+
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list& /*inputs*/) override {
+    at::Tensor grad = param_.grad();
+    if (!grad.defined()) return outputs;
+    param_.mutable_grad() = at::Tensor();
+    if (!adamStepFused(param_, grad, expAvg_, expAvgSq_, args_)) adamStepOps(param_, grad, expAvg_, expAvgSq_, args_);
+    *updated_ = 1;
+    return outputs;
+  }
+
+ private:
+  at::Tensor param_, expAvg_, expAvgSq_;
+  AdamArgs args_;
+  uint8_t* updated_;
+};
+
+std::vector<at::Tensor> tensorsFrom(Napi::Env env, const Napi::Value& value, const char* what) {
+  if (!value.IsArray()) throw std::invalid_argument(std::string(what) + " must be an array of tensors");
+  auto a = value.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(TensorWrap::From(env, a.Get(i), what));
+  return out;
+}
+
 }  // namespace
 
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
@@ -93,24 +168,39 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
     at::Tensor v = TensorWrap::From(env, info[3], "adamUpdate exp_avg_sq");
     double args[6];
     for (int i = 0; i < 6; i++) args[i] = info[4 + i].As<Napi::Number>().DoubleValue();
-    auto dtype = p.scalar_type();
-    bool applies = (dtype == at::kFloat || dtype == at::kDouble);
-    for (const auto* t : {&p, &g, &m, &v}) {
-      applies = applies && t->device().is_cpu() && t->scalar_type() == dtype && t->is_contiguous() && t->numel() == p.numel() &&
-                t->layout() == at::kStrided;
+    return Napi::Boolean::New(env, adamStepFused(p, g, m, v, argsFrom(args)));
+  });
+}
+
+Napi::Value AdamBackward(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto outputs = tensorsFrom(env, info[0], "adamBackward outputs");
+    std::vector<at::Tensor> grads;
+    if (info[1].IsArray()) grads = tensorsFrom(env, info[1], "adamBackward grads");
+    bool retain = info[2].ToBoolean().Value();
+    auto params = tensorsFrom(env, info[3], "adamBackward params");
+    auto expAvg = tensorsFrom(env, info[4], "adamBackward exp_avg");
+    auto expAvgSq = tensorsFrom(env, info[5], "adamBackward exp_avg_sq");
+    if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      throw std::invalid_argument("adamBackward: the hyper-parameters must be a Float64Array");
     }
-    if (!applies) return Napi::Boolean::New(env, false);
-    // The parameter is updated in place as under torch.no_grad(): its version counter moves, so
-    // a graph that saved it still refuses to back-propagate with the new values.
-    at::NoGradGuard noGrad;
-    if (dtype == at::kFloat) {
-      adamKernel<float>(p, g, m, v, constantsFor<float>(args[0], args[1], args[2], args[3], args[4], args[5]));
-    } else {
-      adamKernel<double>(p, g, m, v, constantsFor<double>(args[0], args[1], args[2], args[3], args[4], args[5]));
+    auto hyper = info[6].As<Napi::Float64Array>();
+    size_t n = params.size();
+    if (expAvg.size() != n || expAvgSq.size() != n || hyper.ElementLength() != 6 * n) {
+      throw std::invalid_argument("adamBackward: " + std::to_string(n) + " parameters need as many moments and 6 numbers each");
     }
-    for (auto* t : {&p, &m, &v}) t->unsafeGetTensorImpl()->bump_version();
-    fusedUpdates.fetch_add(1, std::memory_order_relaxed);
-    return Napi::Boolean::New(env, true);
+    auto updated = Napi::Uint8Array::New(env, n);
+    std::fill(updated.Data(), updated.Data() + n, 0);
+    {
+      ScopedGradHooks hooks;
+      for (size_t i = 0; i < n; i++) {
+        const double* a = hyper.Data() + 6 * i;
+        hooks.add(params[i], (uint32_t)i, std::make_unique<AdamUpdateHook>(params[i], expAvg[i], expAvgSq[i], argsFrom(a), updated.Data() + i));
+      }
+      torch::autograd::backward(outputs, grads, retain, false, params);
+    }
+    return updated;
   });
 }
 

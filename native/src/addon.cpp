@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include "errors.h"
+#include "grad_hooks.h"
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -137,22 +138,11 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     }
     if (inputs.empty()) throw std::invalid_argument("backward: a gradient callback needs the inputs it receives gradients for");
     auto callback = info[5].As<Napi::Function>();
-    // The hooks live on the AccumulateGrad nodes, which outlive this call when the graph is
-    // retained: they are removed on every way out.
-    std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> installed;
-    struct RemoveHooks {
-      decltype(installed)& hooks;
-      ~RemoveHooks() {
-        for (auto& [node, key] : hooks) node->del_post_hook(key);
-      }
-    } remove{installed};
+    ScopedGradHooks hooks;
     for (uint32_t i = 0; i < inputs.size(); i++) {
       const auto& p = inputs[i];
-      if (!p.is_leaf() || !p.requires_grad()) throw std::invalid_argument("backward: with a gradient callback, input " + std::to_string(i) + " must be a leaf that requires grad");
       if (!p.device().is_cpu()) throw std::invalid_argument("backward: a gradient callback needs CPU tensors (input " + std::to_string(i) + " is on " + p.device().str() + ")");
-      auto node = torch::autograd::impl::grad_accumulator(p);
-      auto key = node->add_post_hook(std::make_unique<GradConsumerHook>(env, callback, p, i));
-      installed.emplace_back(std::move(node), key);
+      hooks.add(p, i, std::make_unique<GradConsumerHook>(env, callback, p, i));
     }
     torch::autograd::backward(outputs, grads, retain, create, inputs);
     return env.Undefined();
@@ -320,6 +310,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("heapInUse", Napi::Function::New(env, HeapInUse));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("adamBackward", Napi::Function::New(env, AdamBackward));
   exports.Set("adamFusedUpdates", Napi::Function::New(env, AdamFusedUpdates));
   exports.Set("autocastEnter", Napi::Function::New(env, AutocastEnter));
   exports.Set("autocastExit", Napi::Function::New(env, AutocastExit));

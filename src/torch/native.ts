@@ -59,6 +59,16 @@ export interface NativeBinding {
     param: NativeTensor, grad: NativeTensor, expAvg: NativeTensor, expAvgSq: NativeTensor,
     step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
   ): boolean;
+  /**
+   * Back-propagates into `params` only, updating each with Adam inside the backward pass the
+   * moment its gradient is complete (any device: the update runs in C++ on the engine's thread);
+   * `hyper` holds [step, lr, beta1, beta2, eps, weightDecay] per parameter. Returns 1 for each
+   * parameter that received a gradient and was updated, 0 for the others.
+   */
+  adamBackward(
+    outputs: NativeTensor[], grads: NativeTensor[] | null, retainGraph: boolean,
+    params: NativeTensor[], expAvg: NativeTensor[], expAvgSq: NativeTensor[], hyper: Float64Array,
+  ): Uint8Array;
   /** Parameter updates done by adamUpdate's fused kernel in this process (for tests). */
   adamFusedUpdates(): number;
   /** Which c10d process groups this build of the binding has (native/src/dist.cpp). */

@@ -270,3 +270,41 @@ test('Adam loadStateDict: moments come back beside their parameter, in its dtype
   assert.equal(s.step, 4);
   opt.dispose();
 }));
+
+test("Adam's in-backward update runs natively: bit-identical to step() on both of its paths (one-pass kernel, PyTorch's op sequence), and a parameter without a gradient keeps no state", () => tidy(() => {
+  // The update inside the backward pass is C++ (so that it can run on CUDA's device threads);
+  // here it must equal the TypeScript-driven step() bit for bit. A transposed leaf is not
+  // contiguous, so the hook takes PyTorch's op sequence for it (the path CUDA parameters take),
+  // and the binding's fused-update counter tells which path each update took.
+  const h = { lr: 2e-3, betas: [0.5, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.01 };
+  const make = () => {
+    const dense = tensor(randomValues(12, 3), [3, 4]).requiresGrad_(true);
+    const strided = tensor(randomValues(12, 4), [4, 3]).transpose(0, 1).detach().requiresGrad_(true);
+    const unused = tensor(randomValues(5, 5), [5]).requiresGrad_(true);
+    return [dense, strided, unused] as const;
+  };
+  const x = tensor(randomValues(8, 6), [4, 2]);
+  const loss = ([dense, strided]: readonly Tensor[]) => dense!.matmul(x).add(strided!.matmul(x)).tanh().square().sum();
+  const plain = make();
+  const inBackward = make();
+  assert.equal(inBackward[1].strides().join(','), '1,3', 'the second parameter is not contiguous');
+  const optPlain = new Adam([...plain], h);
+  const optIn = new Adam([...inBackward], h);
+  for (let step = 1; step <= 3; step++) {
+    tidy(() => { optPlain.zeroGrad(); loss(plain).backward(); optPlain.step(); });
+    const fusedBefore = native.adamFusedUpdates();
+    tidy(() => optIn.backwardAndStep(loss(inBackward)));
+    assert.equal(native.adamFusedUpdates() - fusedBefore, 1, `step ${step}: the kernel updated the dense parameter only`);
+    for (const k of [0, 1]) {
+      assert.equal(inBackward[k]!.ne(plain[k]!).sum().item(), 0, `step ${step}: parameter ${k} bit-identical`);
+      assert.equal(optIn.state.get(k)!.expAvgSq.ne(optPlain.state.get(k)!.expAvgSq).sum().item(), 0, `step ${step}: exp_avg_sq ${k}`);
+      assert.equal(optIn.state.get(k)!.step, step);
+    }
+    assert.ok(inBackward.every((p) => p.grad === null), 'no gradient kept');
+  }
+  assert.ok(inBackward[1].ne(make()[1]).sum().item() > 0, 'the op-sequence parameter moved');
+  assert.equal(optIn.state.has(2), false, 'no state for a parameter that never had a gradient, as step() leaves it');
+  assert.deepEqual(inBackward[2].toNumbers(), make()[2].toNumbers());
+  optPlain.dispose();
+  optIn.dispose();
+}));

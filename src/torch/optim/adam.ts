@@ -68,6 +68,37 @@ export class Adam extends Optimizer<AdamHyper> {
     p.addcdiv_(s.expAvg, denom, -stepSize);
   }
 
+  /**
+   * Optimizer.backwardAndStep with the update done natively inside the backward pass (the same
+   * arithmetic as step(): the one-pass kernel on the CPU, PyTorch's op sequence elsewhere), so it
+   * works on CUDA too, where the engine finishes gradients on its device threads and a JS callback
+   * cannot run. A parameter that gets no gradient is left as step() leaves it: no update, no step.
+   */
+  override backwardAndStep(loss: Tensor): void {
+    this.zeroGrad(true);
+    const entries = [...this.indexed()].filter(([, p]) => p.requiresGrad);
+    if (entries.length === 0) return;
+    const fresh = entries.filter(([i]) => !this.state.has(i)).map(([i]) => i);
+    const states = entries.map(([i, p]) => this.stateFor(i, p));
+    const hyper = new Float64Array(entries.flatMap(([, , h], k) => [states[k]!.step + 1, h.lr, h.betas[0], h.betas[1], h.eps, h.weightDecay]));
+    const updated = native.adamBackward(
+      [loss.handle], null, false, entries.map(([, p]) => p.handle),
+      states.map((s) => s.expAvg.handle), states.map((s) => s.expAvgSq.handle), hyper,
+    );
+    entries.forEach(([i], k) => {
+      if (updated[k]) states[k]!.step += 1;
+      else if (fresh.includes(i)) this.dropState(i);
+    });
+  }
+
+  private dropState(i: number): void {
+    const s = this.state.get(i);
+    if (!s) return;
+    s.expAvg.dispose();
+    s.expAvgSq.dispose();
+    this.state.delete(i);
+  }
+
   stateDict(): AdamStateDict {
     let next = 0;
     return {

@@ -68,7 +68,9 @@ export abstract class Optimizer<H extends { lr: number }> {
    * zero and accumulate it. A parameter's gradient is complete only once every use of it in the
    * graph has been back-propagated, so updating it then changes nothing the backward still needs
    * — unless the graph is retained and back-propagated again, which this does not allow.
-   * On other devices than the CPU it falls back to the three steps.
+   * Here the update is a JS callback, so on other devices than the CPU (whose gradients the engine
+   * finishes on its own device threads) it falls back to the three steps; Adam overrides this
+   * with a native update that runs on any device.
    */
   backwardAndStep(loss: Tensor): void {
     const params: Tensor[] = [];
