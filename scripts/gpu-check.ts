@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeSyntheticDataset } from '../src/data/index.js';
+import { GradientBuckets } from '../src/dist/grad-buckets.js';
 import { freePort } from '../src/dist/launcher.js';
 import { Encoder, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator } from '../src/models/index.js';
 import * as T from '../src/torch/index.js';
@@ -139,8 +140,18 @@ await check('nccl 1 rank', async () => {
   g.allreduce([x], 'sum').wait();
   g.allreduce([x], 'avg').wait();
   const v = x.toNumbers();
+  // The bucketed all-reduce from inside the backward pass, on the engine's CUDA device thread:
+  // with one rank the averaged gradients are the gradients themselves.
+  const ps = [0, 1, 2].map((k) => T.tensor(Array.from({ length: 300 }, (_, i) => Math.sin(i + k)), [300], { device: DEV }).requiresGrad_(true));
+  const lossOf = () => ps.reduce((acc, p, k) => acc.add(p.square().mul(k + 1).sum()), T.zeros([], { device: DEV }));
+  lossOf().backward();
+  const expected = ps.map((p) => p.grad!.clone());
+  const buckets = new GradientBuckets(g, ps, 2 * 300 * 4); // two parameters per bucket: two all-reduces
+  buckets.backward(lossOf());
+  const gradErr = Math.max(...ps.map((p, k) => relL2(p.grad!, expected[k]!)));
+  buckets.dispose();
   g.shutdown();
-  return [v.join(',') === '1,2,3', `sum then avg of [1,2,3] on ${DEV}: [${v}]`];
+  return [v.join(',') === '1,2,3' && gradErr === 0, `sum then avg of [1,2,3] on ${DEV}: [${v}]; bucketed all-reduce in the backward: gradient error ${gradErr}`];
 });
 
 // 6. Two ranks, one per GPU, through the launcher.

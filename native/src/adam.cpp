@@ -125,30 +125,6 @@ void adamStepOps(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& 
   p.addcdiv_(m, denom, -(a.lr / biasCorrection1));
 }
 
-// Updates one parameter the moment the autograd engine has finished its gradient, then drops the
-// gradient. Pure C++, so it runs on whichever thread the engine runs the parameter's
-// AccumulateGrad node on: the calling thread for CPU tensors, a device thread for CUDA ones
-// (where a JS callback could not be called), in the current stream the engine set for it.
-struct AdamUpdateHook : torch::autograd::FunctionPostHook {
-  AdamUpdateHook(at::Tensor param, at::Tensor expAvg, at::Tensor expAvgSq, AdamArgs args, uint8_t* updated)
-      : param_(std::move(param)), expAvg_(std::move(expAvg)), expAvgSq_(std::move(expAvgSq)), args_(args), updated_(updated) {}
-
-  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
-                                            const torch::autograd::variable_list& /*inputs*/) override {
-    at::Tensor grad = param_.grad();
-    if (!grad.defined()) return outputs;
-    param_.mutable_grad() = at::Tensor();
-    if (!adamStepFused(param_, grad, expAvg_, expAvgSq_, args_)) adamStepOps(param_, grad, expAvg_, expAvgSq_, args_);
-    *updated_ = 1;
-    return outputs;
-  }
-
- private:
-  at::Tensor param_, expAvg_, expAvgSq_;
-  AdamArgs args_;
-  uint8_t* updated_;
-};
-
 std::vector<at::Tensor> tensorsFrom(Napi::Env env, const Napi::Value& value, const char* what) {
   if (!value.IsArray()) throw std::invalid_argument(std::string(what) + " must be an array of tensors");
   auto a = value.As<Napi::Array>();
@@ -196,7 +172,12 @@ Napi::Value AdamBackward(const Napi::CallbackInfo& info) {
       ScopedGradHooks hooks;
       for (size_t i = 0; i < n; i++) {
         const double* a = hyper.Data() + 6 * i;
-        hooks.add(params[i], (uint32_t)i, std::make_unique<AdamUpdateHook>(params[i], expAvg[i], expAvgSq[i], argsFrom(a), updated.Data() + i));
+        // Pure C++, so it runs on whichever thread the engine finishes the gradient on (CUDA's
+        // device threads included, where a JS callback could not run), in the stream it set.
+        hooks.add(params[i], (uint32_t)i, [p = params[i], m = expAvg[i], v = expAvgSq[i], args = argsFrom(a), flag = updated.Data() + i](at::Tensor grad) mutable {
+          if (!adamStepFused(p, grad, m, v, args)) adamStepOps(p, grad, m, v, args);
+          *flag = 1;
+        });
       }
       torch::autograd::backward(outputs, grads, retain, false, params);
     }

@@ -78,39 +78,6 @@ Napi::Value CopyFromArray(const Napi::CallbackInfo& info) {
   });
 }
 
-// Runs a JS callback with a parameter's gradient as soon as the autograd engine has finished
-// accumulating it (a post hook on the parameter's AccumulateGrad node), then drops the gradient.
-// An optimizer can so update each parameter inside the backward pass and no parameter keeps a
-// gradient buffer between iterations. The engine runs CPU nodes on the thread that called
-// backward, which is the JS thread here (Backward checks that every input is on the CPU).
-struct GradConsumerHook : torch::autograd::FunctionPostHook {
-  GradConsumerHook(Napi::Env env, Napi::Function callback, at::Tensor param, uint32_t index)
-      : env_(env), callback_(callback), param_(std::move(param)), index_(index) {}
-
-  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
-                                            const torch::autograd::variable_list& /*inputs*/) override {
-    at::Tensor grad = param_.grad();
-    if (!grad.defined()) return outputs;
-    param_.mutable_grad() = at::Tensor();
-    Napi::HandleScope scope(env_);
-    auto wrapped = TensorWrap::Wrap(env_, grad);
-    grad = at::Tensor();
-    // Release even when the callback throws: the gradient must not outlive this call.
-    struct ReleaseOnExit {
-      Napi::Object object;
-      ~ReleaseOnExit() { TensorWrap::Release(object); }
-    } release{wrapped};
-    callback_.Call({Napi::Number::New(env_, index_), wrapped});
-    return outputs;
-  }
-
- private:
-  Napi::Env env_;
-  Napi::Function callback_;
-  at::Tensor param_;
-  uint32_t index_;
-};
-
 // backward(tensors[], grads[] | null, retainGraph, createGraph, inputs[]?, onGrad?): with inputs,
 // only their gradients are computed and accumulated (torch.autograd.backward(..., inputs=...));
 // with onGrad(index, grad) as well, each input's gradient is handed to it once complete instead
@@ -142,7 +109,18 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < inputs.size(); i++) {
       const auto& p = inputs[i];
       if (!p.device().is_cpu()) throw std::invalid_argument("backward: a gradient callback needs CPU tensors (input " + std::to_string(i) + " is on " + p.device().str() + ")");
-      hooks.add(p, i, std::make_unique<GradConsumerHook>(env, callback, p, i));
+      // The engine runs CPU nodes on the thread that called backward: the JS thread here.
+      hooks.add(p, i, [env, callback, i](at::Tensor grad) {
+        Napi::HandleScope scope(env);
+        auto wrapped = TensorWrap::Wrap(env, grad);
+        grad = at::Tensor();
+        // Release even when the callback throws: the gradient must not outlive this call.
+        struct ReleaseOnExit {
+          Napi::Object object;
+          ~ReleaseOnExit() { TensorWrap::Release(object); }
+        } release{wrapped};
+        callback.Call({Napi::Number::New(env, i), wrapped});
+      });
     }
     torch::autograd::backward(outputs, grads, retain, create, inputs);
     return env.Undefined();

@@ -6,9 +6,12 @@
 // distInfo() says so and distInit() throws a message naming what the build lacked.
 #include "dist.h"
 #include "errors.h"
+#include "grad_hooks.h"
 #include "tensor_wrap.h"
 
+#include <array>
 #include <chrono>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +87,15 @@ std::vector<at::Tensor> tensorsFrom(Napi::Env env, const Napi::Value& v, const c
   return out;
 }
 
+// Divides a Gloo "average" (a sum) once its all-reduce has completed; once only.
+void completeAverage(const std::shared_ptr<PendingAverage>& average) {
+  if (!average || average->done) return;
+  average->done = true;
+  at::NoGradGuard noGrad;
+  for (auto& t : average->tensors) t.div_(average->divisor);
+  average->tensors.clear();
+}
+
 // A JS object for one collective in flight: wait() blocks until it is done (throwing what the
 // backend threw: a lost peer, the group's timeout), isCompleted() polls. The tensors it works on
 // are held here until then, so JS may drop its handles meanwhile.
@@ -93,12 +105,7 @@ Napi::Object WrapWork(Napi::Env env, c10::intrusive_ptr<c10d::Work> work, std::s
     auto env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       work->wait();
-      if (average && !average->done) {
-        average->done = true;
-        at::NoGradGuard noGrad;
-        for (auto& t : average->tensors) t.div_(average->divisor);
-        average->tensors.clear();
-      }
+      completeAverage(average);
       return env.Undefined();
     });
   }));
@@ -114,6 +121,97 @@ c10d::ReduceOp reduceOpFrom(const std::string& name) {
   if (name == "min") return c10d::ReduceOp::MIN;
   throw std::invalid_argument("allreduce: op must be sum, avg, max or min, got " + name);
 }
+
+struct Launched {
+  c10::intrusive_ptr<c10d::Work> work;
+  std::shared_ptr<PendingAverage> average;  // set where the average is a sum divided on completion
+};
+
+// Starts an all-reduce of `ts` in place; "avg" is NCCL's AVG, or a sum divided on completion.
+Launched launchAllreduce(Group& g, std::vector<at::Tensor>& ts, const std::string& opName) {
+  if (!g.collectives) throw std::runtime_error("allreduce: the process group was shut down");
+  c10d::AllreduceOptions ao;
+  std::shared_ptr<PendingAverage> average;
+  if (opName == "avg" && g.backend == "nccl") {
+    ao.reduceOp = c10d::ReduceOp::AVG;
+  } else {
+    ao.reduceOp = reduceOpFrom(opName);
+    if (opName == "avg") average = std::make_shared<PendingAverage>(PendingAverage{ts, (double)g.size});
+  }
+  return {g.collectives->allreduce(ts, ao), average};
+}
+
+// Gradient averaging in buckets from inside the backward pass, as DistributedDataParallel's
+// reducer: each parameter's gradient is copied into its slot of a flat bucket the moment the
+// engine has finished it, and a bucket's all-reduce starts as soon as the bucket is full, strictly
+// in bucket order so that every rank issues the same collectives in the same order. All in C++,
+// so it runs from CUDA's device threads as well as from the CPU's. The bucket layout is chosen by
+// the caller (src/dist/grad-buckets.ts); `layout` holds [bucket, offset, numel] per parameter.
+class BucketReducer {
+ public:
+  BucketReducer(Group& g, std::vector<at::Tensor> buckets, const std::vector<std::array<int64_t, 3>>& layout)
+      : group_(g), buckets_(std::move(buckets)), layout_(layout), ready_(layout.size(), 0), filled_(buckets_.size(), 0),
+        slotsPer_(buckets_.size(), 0), launched_(buckets_.size()) {
+    for (size_t k = 0; k < layout_.size(); k++) {
+      auto [b, offset, numel] = layout_[k];
+      if (b < 0 || b >= (int64_t)buckets_.size() || offset < 0 || offset + numel > buckets_[b].numel()) {
+        throw std::invalid_argument("reduceInBackward: parameter " + std::to_string(k) + " has no room in bucket " + std::to_string(b));
+      }
+      slotsPer_[b]++;
+    }
+  }
+
+  // One parameter's complete gradient: into its slot; full buckets start their all-reduce.
+  void add(size_t k, const at::Tensor& grad) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (ready_[k]) throw std::runtime_error("reduceInBackward: parameter " + std::to_string(k) + " received a second gradient in one backward pass");
+    at::NoGradGuard noGrad;
+    slot(k).copy_(grad.reshape({-1}));
+    ready_[k] = 1;
+    filled_[layout_[k][0]]++;
+    launchReady();
+  }
+
+  // Parameters that got no gradient count as zero (as DDP with unused parameters), so every rank
+  // reduces every bucket; then waits for all of them.
+  void finish() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      at::NoGradGuard noGrad;
+      for (size_t k = 0; k < layout_.size(); k++) {
+        if (ready_[k]) continue;
+        slot(k).zero_();
+        ready_[k] = 1;
+        filled_[layout_[k][0]]++;
+      }
+      launchReady();
+    }
+    for (auto& l : launched_) {
+      l.work->wait();
+      completeAverage(l.average);
+    }
+  }
+
+ private:
+  at::Tensor slot(size_t k) { return buckets_[layout_[k][0]].narrow(0, layout_[k][1], layout_[k][2]); }
+
+  void launchReady() {
+    while (next_ < buckets_.size() && filled_[next_] == slotsPer_[next_]) {
+      std::vector<at::Tensor> ts{buckets_[next_]};
+      launched_[next_] = launchAllreduce(group_, ts, "avg");
+      next_++;
+    }
+  }
+
+  Group& group_;
+  std::vector<at::Tensor> buckets_;
+  std::vector<std::array<int64_t, 3>> layout_;
+  std::vector<uint8_t> ready_;
+  std::vector<int64_t> filled_, slotsPer_;
+  std::vector<Launched> launched_;
+  size_t next_ = 0;
+  std::mutex mutex_;
+};
 
 // The Gloo transport device. GLOO_SOCKET_IFNAME names an interface (as in PyTorch); a loopback
 // master address keeps every rank on the loopback (one machine; works where the hostname does
@@ -199,18 +297,38 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
     group.Set("allreduce", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {
       auto env = info.Env();
       return guarded(env, [&]() -> Napi::Value {
-        if (!g->collectives) throw std::runtime_error("allreduce: the process group was shut down");
         auto ts = tensorsFrom(env, info[0], "allreduce");
         auto opName = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string("sum");
-        c10d::AllreduceOptions ao;
-        std::shared_ptr<PendingAverage> average;
-        if (opName == "avg" && g->backend == "nccl") {
-          ao.reduceOp = c10d::ReduceOp::AVG;
-        } else {
-          ao.reduceOp = reduceOpFrom(opName);
-          if (opName == "avg") average = std::make_shared<PendingAverage>(PendingAverage{ts, (double)g->size});
+        auto launched = launchAllreduce(*g, ts, opName);
+        return WrapWork(env, launched.work, launched.average);
+      });
+    }));
+    // reduceInBackward(outputs, retainGraph, params, buckets, layout: Float64Array of [bucket,
+    // offset, numel] per parameter): back-propagates into the parameters only, averaging their
+    // gradients across the ranks in the buckets while the backward runs (BucketReducer); on return
+    // every bucket holds the average and no parameter has a .grad.
+    group.Set("reduceInBackward", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {
+      auto env = info.Env();
+      return guarded(env, [&]() -> Napi::Value {
+        auto outputs = tensorsFrom(env, info[0], "reduceInBackward outputs");
+        bool retain = info[1].ToBoolean().Value();
+        auto params = tensorsFrom(env, info[2], "reduceInBackward params");
+        auto buckets = tensorsFrom(env, info[3], "reduceInBackward buckets");
+        if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+            info[4].As<Napi::Float64Array>().ElementLength() != 3 * params.size()) {
+          throw std::invalid_argument("reduceInBackward: the layout must be a Float64Array of 3 numbers per parameter");
         }
-        return WrapWork(env, g->collectives->allreduce(ts, ao), average);
+        auto raw = info[4].As<Napi::Float64Array>();
+        std::vector<std::array<int64_t, 3>> layout(params.size());
+        for (size_t k = 0; k < params.size(); k++) layout[k] = {(int64_t)raw[3 * k], (int64_t)raw[3 * k + 1], (int64_t)raw[3 * k + 2]};
+        BucketReducer reducer(*g, std::move(buckets), layout);
+        {
+          ScopedGradHooks hooks;
+          for (size_t k = 0; k < params.size(); k++) hooks.add(params[k], (uint32_t)k, [&reducer, k](at::Tensor grad) { reducer.add(k, grad); });
+          torch::autograd::backward(outputs, {}, retain, false, params);
+        }
+        reducer.finish();
+        return env.Undefined();
       });
     }));
     group.Set("broadcast", Napi::Function::New(env, [g](const Napi::CallbackInfo& info) -> Napi::Value {

@@ -69,6 +69,17 @@ export class ProcessGroup {
     return new Work(this.group.allreduce(tensors.map((t) => t.handle), op));
   }
 
+  /**
+   * Back-propagates `outputs` into `params` only and averages their gradients across the ranks in
+   * flat buckets while the backward runs: each gradient is copied into its slot (`layout`: bucket,
+   * offset, numel per parameter) as soon as it is complete, and a full bucket's all-reduce starts
+   * at once, in bucket order (native/src/dist.cpp). On return the buckets hold the averages;
+   * no parameter has a .grad. Works on every device the group's backend does.
+   */
+  reduceInBackward(outputs: readonly Tensor[], params: readonly Tensor[], buckets: readonly Tensor[], layout: Float64Array, opts: { retainGraph?: boolean } = {}): void {
+    this.group.reduceInBackward(outputs.map((t) => t.handle), opts.retainGraph ?? false, params.map((t) => t.handle), buckets.map((t) => t.handle), layout);
+  }
+
   /** Copies root's tensors into every rank's, in place. */
   broadcast(tensors: readonly Tensor[], root = 0): Work {
     return new Work(this.group.broadcast(tensors.map((t) => t.handle), root));

@@ -103,6 +103,7 @@ export interface NativeProcessGroup {
   readonly size: number;
   readonly backend: string;
   allreduce(tensors: NativeTensor[], op: 'sum' | 'avg' | 'max' | 'min'): NativeWork;
+  reduceInBackward(outputs: NativeTensor[], retainGraph: boolean, params: NativeTensor[], buckets: NativeTensor[], layout: Float64Array): void;
   broadcast(tensors: NativeTensor[], root: number): NativeWork;
   barrier(): NativeWork;
   storeSet(key: string, value: string): void;
