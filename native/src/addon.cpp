@@ -10,6 +10,7 @@
 #endif
 #include "adam.h"
 #include "dist.h"
+#include "onehot_conv.h"
 #include "ops.h"
 #include "tensor_wrap.h"
 
@@ -288,6 +289,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("heapInUse", Napi::Function::New(env, HeapInUse));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("onehotConv2d", Napi::Function::New(env, OnehotConv2d));
   exports.Set("adamBackward", Napi::Function::New(env, AdamBackward));
   exports.Set("adamFusedUpdates", Napi::Function::New(env, AdamFusedUpdates));
   exports.Set("autocastEnter", Napi::Function::New(env, AutocastEnter));

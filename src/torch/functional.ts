@@ -1,6 +1,7 @@
 // Neural-network operations (torch.nn.functional): convolutions, normalisation, padding,
 // pooling, resampling and losses.
-import { callOp, reductionArg, type Reduction, Tensor } from './tensor.js';
+import { native } from './native.js';
+import { callOp, reductionArg, type Reduction, Tensor, wrapNative } from './tensor.js';
 
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): number[] => (typeof v === 'number' ? [v, v] : [...v]);
@@ -10,6 +11,17 @@ export function conv2d(
   opts: { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number } = {},
 ): Tensor {
   return callOp('conv2d', [input, weight, bias, pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.groups ?? 1]) as Tensor;
+}
+
+/**
+ * conv2d(reflectionPad(cat([oneHot(labels), edges]), K/2), weight[:, :labelNc (+1)]) without a
+ * bias, computed as column lookups (native/src/onehot_conv.cpp): labels int64 [N, H, W] in
+ * [0, labelNc), edges [N, H, W] of the weight's dtype or null; weight [Cout, Cin, K, K] (K odd,
+ * CPU, float32 or float64), differentiable with respect to it. Equal to the dense convolution
+ * up to the order of its sums.
+ */
+export function onehotConv2d(labels: Tensor, edges: Tensor | null, weight: Tensor, labelNc: number): Tensor {
+  return wrapNative(native.onehotConv2d(weight.handle, labels.handle, edges ? edges.handle : null, labelNc));
 }
 
 /** Transposed convolution; weight is [in, out/groups, kh, kw] as in PyTorch. */

@@ -65,6 +65,7 @@ export interface NativeBinding {
    * `hyper` holds [step, lr, beta1, beta2, eps, weightDecay] per parameter. Returns 1 for each
    * parameter that received a gradient and was updated, 0 for the others.
    */
+  onehotConv2d(weight: NativeTensor, labels: NativeTensor, edges: NativeTensor | null, labelNc: number): NativeTensor;
   adamBackward(
     outputs: NativeTensor[], grads: NativeTensor[] | null, retainGraph: boolean,
     params: NativeTensor[], expAvg: NativeTensor[], expAvgSq: NativeTensor[], hyper: Float64Array,
