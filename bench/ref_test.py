@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The official side of bench/test.ts: the generator of NVIDIA/pix2pixHD (models/networks.py,
 located via $REF_PIX2PIXHD) built by networks.define_G as test.py builds it, random weights,
-in eval mode under torch.no_grad(), on a random one-hot label map with an instance-edge channel.
+in eval mode under torch.no_grad(), on a scene-like one-hot label map with its instance-edge channel.
 
 usage: ref_test.py --net local --ngf 32 --w 1024 --h 512 --n 3 --threads 2
 prints: a JSON line {"sec_per_image": median, "peak_rss_mb": ...}
@@ -26,9 +26,17 @@ if a.threads: torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
 G = networks.define_G(a.label_nc + 1, 3, a.ngf, a.net, a.n_downsample_global, a.n_blocks_global, 1, a.n_blocks_local, 'instance', gpu_ids=[])
 G.eval().to(a.device)
-labels = torch.randint(0, a.label_nc, (1, 1, a.h, a.w))
+# Scene-like maps as bench/test-ours.ts makes them: classes over 16x16 cells, their boundaries.
+# (The dense layers cost the same on any map.)
+cells = torch.randint(0, a.label_nc, (1, 1, -(-a.h // 16), -(-a.w // 16))).float()
+labels = torch.nn.functional.interpolate(cells, scale_factor=16, mode='nearest')[:, :, :a.h, :a.w].long()
 one_hot = torch.zeros(1, a.label_nc, a.h, a.w).scatter_(1, labels, 1.0)
-x = torch.cat([one_hot, torch.randint(0, 2, (1, 1, a.h, a.w)).float()], 1).to(a.device)
+edge = torch.zeros(1, 1, a.h, a.w)
+edge[:, :, :, 1:] += (labels[:, :, :, 1:] != labels[:, :, :, :-1]).float()
+edge[:, :, :, :-1] += (labels[:, :, :, 1:] != labels[:, :, :, :-1]).float()
+edge[:, :, 1:, :] += (labels[:, :, 1:, :] != labels[:, :, :-1, :]).float()
+edge[:, :, :-1, :] += (labels[:, :, 1:, :] != labels[:, :, :-1, :]).float()
+x = torch.cat([one_hot, (edge > 0).float()], 1).to(a.device)
 secs, cpu = [], []
 with torch.no_grad(), torch.autocast('cuda', dtype=torch.float16, enabled=a.half):
     for _ in range(a.n + (2 if a.device != 'cpu' else 0)):

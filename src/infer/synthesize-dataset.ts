@@ -86,7 +86,7 @@ export async function* synthesizeDataset(
       pictures = tidy(() => {
         const x = generatorInput({ ...b, feat: null }, o, features ?? null, device);
         chosen = x.chosen?.[0] ?? null;
-        return toPicture(synthesize(G, x.input, multiple, precision));
+        return toPicture(synthesize(G, x.input, multiple, { ...precision, layout: x.layout }));
       });
     }
     const label = o.label_nc > 0 ? (b.label as Int32Array) : null;

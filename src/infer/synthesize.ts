@@ -4,22 +4,26 @@
 // up to the next multiple and the output cropped back: the result has the input's own size and
 // every pixel stays aligned with its label.
 import type { Generator, NetworkOptions } from '../models/from-options.js';
+import { padLayout, type OnehotLayout } from '../models/onehot-input.js';
 import { resizeBicubic } from '../data/resample.js';
 import { autocast, deviceTypeOf, F, noGrad, type Tensor } from '../torch/index.js';
 
 /**
  * G(input) for an [N, C, H, W] input of any H, W: output [N, output_nc, H, W], float32. With
  * `halfPrecision` (--data_type 16) G runs under autocast: float16 on CUDA, bfloat16 on the CPU.
+ * `layout` (generatorInput's) lets G's opening conv read the one-hot labels as ids.
  */
-export function synthesize(G: Generator, input: Tensor, multiple: number, opts: { halfPrecision?: boolean } = {}): Tensor {
+export function synthesize(G: Generator, input: Tensor, multiple: number, opts: { halfPrecision?: boolean; layout?: OnehotLayout | null } = {}): Tensor {
   return noGrad(() => {
     const [, , h, w] = input.shape as [number, number, number, number];
     const padH = (multiple - (h % multiple)) % multiple;
     const padW = (multiple - (w % multiple)) % multiple;
-    const run = (x: Tensor) => (opts.halfPrecision ? autocast(deviceTypeOf(x), () => G.forward(x)).to('float32') : G.forward(x));
-    if (padH === 0 && padW === 0) return run(input);
+    const run = (x: Tensor, layout: OnehotLayout | null) =>
+      (opts.halfPrecision ? autocast(deviceTypeOf(x), () => G.forward(x)).to('float32') : G.forward(x, layout));
+    const layout = opts.layout ?? null;
+    if (padH === 0 && padW === 0) return run(input, layout);
     const padded = F.pad(input, [0, padW, 0, padH], 'replicate');
-    return run(padded).narrow(2, 0, h).narrow(3, 0, w);
+    return run(padded, layout && padLayout(layout, padW, padH)).narrow(2, 0, h).narrow(3, 0, w);
   });
 }
 

@@ -1,7 +1,8 @@
 // G1, the global generator: 7×7 conv, n stride-2 downsampling convs, n residual blocks, n
 // transposed convs back up, 7×7 conv and tanh, all in one Sequential named `model`, so its
 // state-dict keys (`model.1.weight`, `model.13.conv_block.1.weight`, …) are the official ones.
-import { nn, type Tensor } from '../torch/index.js';
+import { nn, tidy, type Tensor } from '../torch/index.js';
+import { openingConv, type OnehotLayout } from './onehot-input.js';
 import { normLayer, type NormType } from './norm.js';
 import { ResnetBlock, type PaddingType } from './resnet-block.js';
 
@@ -60,8 +61,12 @@ export class GlobalGenerator extends nn.Layer {
     this.model = this.registerModule('model', new nn.Sequential(...globalGeneratorLayers(opts)));
   }
 
-  /** [N, input_nc, H, W] → [N, output_nc, H, W] in (-1, 1); H and W multiples of 2^n_downsample_global. */
-  forward(x: Tensor): Tensor {
-    return this.model.forward(x);
+  /**
+   * [N, input_nc, H, W] → [N, output_nc, H, W] in (-1, 1); H and W multiples of 2^n_downsample_global.
+   * `layout`: which of x's channels are one-hot labels and boundaries (see onehot-input.ts).
+   */
+  forward(x: Tensor, layout: OnehotLayout | null = null): Tensor {
+    if (!layout) return this.model.forward(x);
+    return tidy(() => this.model.forwardFrom(2, openingConv(this.model.layers[0]!, this.model.layers[1]!, x, layout)));
   }
 }

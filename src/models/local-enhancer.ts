@@ -6,6 +6,7 @@
 import { F, nn, tidy, type Tensor } from '../torch/index.js';
 import { GLOBAL_OUTPUT_LAYERS, globalGeneratorLayers } from './global-generator.js';
 import { normLayer, type NormType } from './norm.js';
+import { openingConv, type OnehotLayout } from './onehot-input.js';
 import { ResnetBlock, type PaddingType } from './resnet-block.js';
 
 export interface LocalEnhancerOptions {
@@ -68,17 +69,22 @@ export class LocalEnhancer extends nn.Layer {
   }
 
   /** [N, input_nc, H, W] → [N, output_nc, H, W]; H and W multiples of 2^(n_downsample_global + n_local_enhancers). */
-  forward(x: Tensor): Tensor {
-    return tidy(() => this.#forward(x));
+  forward(x: Tensor, layout: OnehotLayout | null = null): Tensor {
+    return tidy(() => this.#forward(x, layout));
   }
 
-  #forward(x: Tensor): Tensor {
+  /** `layout` describes x (full resolution): the finest enhancer's opening conv uses it. */
+  #forward(x: Tensor, layout: OnehotLayout | null): Tensor {
     const pyramid = [x];
     for (let i = 0; i < this.nLocalEnhancers; i++) pyramid.push(downsample2x(pyramid[pyramid.length - 1]!));
     let features = this.model.forward(pyramid[this.nLocalEnhancers]!);
     for (let k = 1; k <= this.nLocalEnhancers; k++) {
       const input = pyramid[this.nLocalEnhancers - k]!;
-      features = this.#backEnds[k - 1]!.forward(this.#frontEnds[k - 1]!.forward(input).add(features));
+      const frontEnd = this.#frontEnds[k - 1]!;
+      const front = k === this.nLocalEnhancers && layout
+        ? frontEnd.forwardFrom(2, openingConv(frontEnd.layers[0]!, frontEnd.layers[1]!, input, layout))
+        : frontEnd.forward(input);
+      features = this.#backEnds[k - 1]!.forward(front.add(features));
     }
     return features;
   }

@@ -20,6 +20,7 @@ import type { StyleBank } from '../features/style-bank.js';
 import type { Encoder } from '../models/encoder.js';
 import { usesFeatures, type NetworkOptions } from '../models/from-options.js';
 import { encodeInput } from '../models/input-encoding.js';
+import type { OnehotLayout } from '../models/onehot-input.js';
 import { cat, tensor, type Tensor } from '../torch/index.js';
 
 /** The maps of a batch as the data layer yields them (the editor builds the same from a request). */
@@ -40,6 +41,8 @@ export interface GeneratorInput {
   realImage: Tensor | null;
   /** Feature runs with styles: per item, the feature vector each object got and how. */
   chosen: ChosenFeature[][] | null;
+  /** Which of input's channels are one-hot labels and boundaries (G's opening conv uses it); null for image inputs. */
+  layout: OnehotLayout | null;
 }
 
 /** An item's name, as the official results name it: the label file's name without extension. */
@@ -60,7 +63,10 @@ export function generatorInput(maps: Maps, o: NetworkOptions, features: FeatureS
   const inst = maps.inst && !o.no_instance ? tensor(maps.inst, [n, 1, h, w], { dtype: 'int64', ...dev }) : null;
   const condition = encodeInput({ label, inst }, { label_nc: o.label_nc, no_instance: o.no_instance });
   const realImage = maps.image ? tensor(maps.image, [n, maps.image.length / (n * h * w), h, w], dev) : null;
-  if (!usesFeatures(o)) return { condition, input: condition, realImage, chosen: null };
+  const layout: OnehotLayout | null = o.label_nc === 0
+    ? null
+    : { labels: label.squeeze(1), edges: o.no_instance ? null : condition.select(1, o.label_nc), labelNc: o.label_nc };
+  if (!usesFeatures(o)) return { condition, input: condition, realImage, chosen: null, layout };
 
   const where = maps.paths.length ? maps.paths.join(', ') : 'the maps';
   if (!features) {
@@ -100,5 +106,5 @@ export function generatorInput(maps: Maps, o: NetworkOptions, features: FeatureS
     }
     feat = tensor(all, [n, o.feat_num, h, w], dev);
   }
-  return { condition, input: cat([condition, feat], 1), realImage, chosen };
+  return { condition, input: cat([condition, feat], 1), realImage, chosen, layout };
 }

@@ -76,7 +76,7 @@ if (G) {
         const features: FeatureSource = { kind: 'styles', bank, choices: { instances: new Map(job.choices) }, seed: job.seed };
         const maps = { size: 1, width: w, height: h, label: Int32Array.from(job.label), inst: job.inst ? Int32Array.from(job.inst) : null, image: null, feat: null, paths: [] };
         const x = generatorInput(maps, o, features, init.device);
-        return imageToRgb(synthesize(G, x.input, multiple, { halfPrecision: init.halfPrecision ?? false })).rgb;
+        return imageToRgb(synthesize(G, x.input, multiple, { halfPrecision: init.halfPrecision ?? false, layout: x.layout })).rgb;
       });
       const msg: SynthWorkerMessage = { type: 'done', id: job.id, rgb, ms: performance.now() - t0 };
       port.postMessage(msg, [rgb.buffer as ArrayBuffer]);

@@ -1,6 +1,7 @@
 // One pix2pixHD training iteration: fake = G(x); D on the fake and on the real image; G's loss
 // (GAN + feature matching + VGG) and D's loss ((D_fake + D_real) / 2), each back-propagated into
 // its own network and stepped. `losses` is the forward pass, `step` back-propagates and updates.
+import type { OnehotLayout } from '../models/onehot-input.js';
 import { autocast, backward, cat, type GradScaler, noGrad, tidy, type Tensor, zerosLike } from '../torch/index.js';
 import { featureMatchingLoss, GANLoss, type VGGLoss } from '../losses/index.js';
 import type { DiscriminatorOutputs, MultiscaleDiscriminator } from '../models/index.js';
@@ -31,7 +32,7 @@ export interface FakePool {
 
 export interface TrainStepParts {
   /** The generator (GlobalGenerator or LocalEnhancer). */
-  G: { forward(x: Tensor): Tensor };
+  G: { forward(x: Tensor, layout?: OnehotLayout | null): Tensor };
   D: MultiscaleDiscriminator;
   /** Needed unless no_vgg_loss. */
   vggLoss?: VGGLoss | null;
@@ -70,7 +71,7 @@ export interface TrainStepOptions {
  * or a function that builds them, called inside the step's scope (and autocast), so that E's
  * forward pass, part of G's input in feature runs, is part of the step like the official model's.
  */
-export type StepInput = Pick<GeneratorInput, 'condition' | 'input'> & { realImage: Tensor | null };
+export type StepInput = Pick<GeneratorInput, 'condition' | 'input'> & { realImage: Tensor | null; layout?: OnehotLayout | null };
 
 /** The losses of one iteration, named as the official ones; disabled losses are absent. */
 export interface StepLosses {
@@ -126,7 +127,7 @@ export class TrainStep {
     const { parts, opts } = this;
     const real = x.realImage;
     if (!real) throw new Error('training needs the real photo of every map');
-    const fake = parts.G.forward(x.input);
+    const fake = parts.G.forward(x.input, x.layout ?? null);
     const predFake = this.discriminate(x.condition, fake);
     const predReal = this.discriminate(x.condition, real);
     const predFakeForD = parts.fakePool ? parts.D.forward(parts.fakePool.query(cat([x.condition, fake.detach()], 1))) : predFake;

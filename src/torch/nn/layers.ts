@@ -251,9 +251,14 @@ export class Sequential extends Layer {
    * backward needs through its own references.
    */
   forward(x: Tensor): Tensor {
+    return this.forwardFrom(0, x);
+  }
+
+  /** The layers from index `start` on (the caller ran the ones before it). */
+  forwardFrom(start: number, x: Tensor): Tensor {
     return tidy(() => {
       let y = x;
-      for (const l of this.layers) {
+      for (const l of this.layers.slice(start)) {
         const next = l.forward(y);
         if (y !== x && next !== y) y.dispose();
         y = next;
