@@ -13,7 +13,7 @@
 import type { Generator, NetworkOptions } from '../models/from-options.js';
 import { noGrad } from '../torch/index.js';
 import { GraphBuilder, valueInfo } from './graph-builder.js';
-import { layoutMetadata, layoutOf, type ModelLayout } from './model-layout.js';
+import { inputNames, layoutMetadata, layoutOf, type ModelLayout } from './model-layout.js';
 import { emitModule } from './module-graph.js';
 import { DataType, encodeModel } from './proto.js';
 
@@ -61,11 +61,6 @@ export interface ExportOptions {
   fp16?: boolean;
   /** Recorded in the model's doc string (the run's name, epoch). */
   description?: string;
-}
-
-/** The input names, in order, a model with this layout takes. */
-export function inputNames(layout: ModelLayout): string[] {
-  return ['label', ...(layout.instance ? ['inst'] : []), ...(layout.feat_num ? ['feat'] : [])];
 }
 
 /** G (in eval mode) as ONNX model bytes; see the file's comment for inputs and output. */

@@ -12,7 +12,6 @@
 //                    a styles file / the editor or drawn at random, seeded per image name;
 //                    without a bank every object gets zero features (the editor before clustering);
 //   - 'precomputed': the batch's feature maps ({phase}_feat/, --load_features runs).
-import { basename, extname } from 'node:path';
 import type { Batch } from '../data/index.js';
 import { encodeFeatures, groupMap } from '../features/encode.js';
 import { choicesForImage, sampleFeatureMap, type ChosenFeature, type StyleChoices, type StylesFile } from '../features/feature-map.js';
@@ -21,6 +20,10 @@ import type { Encoder } from '../models/encoder.js';
 import { usesFeatures, type NetworkOptions } from '../models/from-options.js';
 import { encodeInput } from '../models/input-encoding.js';
 import { cat, tensor, type Tensor } from '../torch/index.js';
+
+import { itemName } from './item-name.js';
+
+export { itemName };
 
 /** The maps of a batch as the data layer yields them (the editor builds the same from a request). */
 export type Maps = Pick<Batch, 'size' | 'label' | 'inst' | 'image' | 'feat' | 'width' | 'height' | 'paths'>;
@@ -40,11 +43,6 @@ export interface GeneratorInput {
   realImage: Tensor | null;
   /** Feature runs with styles: per item, the feature vector each object got and how. */
   chosen: ChosenFeature[][] | null;
-}
-
-/** An item's name, as the official results name it: the label file's name without extension. */
-export function itemName(path: string | undefined): string {
-  return path ? basename(path, extname(path)) : '';
 }
 
 /**

@@ -2,7 +2,8 @@
 // instance maps; see src/onnx/generator-model.ts for its inputs and output.
 import { helpText, OptionError } from '../../options/parse.js';
 import { describeLayout, layoutOf, writeRunGenerator } from '../../onnx/index.js';
-import { parseRunCommand, prepareRuntime } from '../run-command.js';
+import { parseRunCommand } from '../run-command.js';
+import { prepareRuntime } from '../engine-runtime.js';
 
 export const EXPORT_USAGE = 'pix2pixhd export --name RUN [--checkpoints_dir DIR] [--which_epoch E] [--fp16] --onnx OUT.onnx';
 export const EXPORT_HELP = () => helpText(EXPORT_USAGE,

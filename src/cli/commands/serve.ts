@@ -5,7 +5,7 @@ import { startEditorServer, type EditorServer } from '../../server/app.js';
 import { LIMITS } from '../../server/limits.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText } from '../../options/parse.js';
-import { loadRunOptions, runStyles } from '../../run/index.js';
+import { checkDevice, loadRunOptions, runStyles } from '../../run/index.js';
 import { precisionFor } from '../../infer/synthesize.js';
 import { parseRunCommand } from '../run-command.js';
 
@@ -46,7 +46,7 @@ export async function serveCommand(argv: string[], out: NodeJS.WriteStream = pro
   const port = Number(v.port);
   // Each worker sets its own thread count (OpenMP's is per thread).
   const threads = config.threads > 0 ? config.threads : Math.min(2, Math.max(1, Math.floor(availableParallelism() / workers)));
-  const { device } = config;
+  const device = checkDevice(config.device, String(v.gpu_ids));
   const { halfPrecision } = precisionFor(config.synthesis.data_type, device);
   const o = config.network;
   const styles = runStyles(config);
