@@ -7,7 +7,7 @@ import { engineFeatureMap } from '../../infer/engine-features.js';
 import type { FeaturesFor } from '../../infer/onnx-dataset.js';
 import { synthesizeDataset, type SynthesisResult } from '../../infer/synthesize-dataset.js';
 import { precisionFor } from '../../infer/synthesize.js';
-import { writeRunGenerator } from '../../onnx/run-model.js';
+import { writeRunModels, type WrittenModels } from '../../onnx/run-model.js';
 import { loadGenerator, openFeatureSource, type RunConfig } from '../../run/index.js';
 import { nn } from '../../torch/index.js';
 import { prepareRuntime } from '../engine-runtime.js';
@@ -47,8 +47,8 @@ export function engineFeatures(config: RunConfig, stylesFile: string, out: NodeJ
   };
 }
 
-/** --export_onnx PATH: the run's G written as an ONNX model; returns its size in bytes. */
-export async function exportForTest(config: RunConfig, path: string): Promise<number> {
+/** --export_onnx PATH: what `pix2pixhd export --onnx PATH` writes (G, and E for runs with one). */
+export async function exportForTest(config: RunConfig, path: string): Promise<WrittenModels> {
   prepareRuntime(config);
-  return writeRunGenerator(config, path, { fp16: config.train.fp16 });
+  return writeRunModels(config, path, { fp16: config.train.fp16 });
 }

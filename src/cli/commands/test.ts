@@ -43,7 +43,7 @@ export const TEST_HELP = () => helpText(TEST_USAGE,
   'Runs trained with --instance_feat/--label_feat take each object\'s features from the clusters of\n' +
   '\'pix2pixhd encode-features\' (--cluster_path: our JSON or the official .npy; --styles chooses them, the\n' +
   'rest are drawn at random with --seed), or from the real photos with --use_encoded_image.\n' +
-  '--export_onnx PATH writes G as an ONNX model and stops (as the official test.py; see pix2pixhd export);\n' +
+  '--export_onnx PATH writes G as an ONNX model (and E, for feature runs) and stops (as the official test.py; see pix2pixhd export);\n' +
   '--onnx MODEL.onnx synthesises with an exported model through onnxruntime-node instead of libtorch.',
   ['base', 'test'], EXTRA, DEFAULTS);
 
@@ -74,8 +74,9 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
   const { config, values: v } = parseRunCommand(argv, EXTRA, DEFAULTS);
   if (v.export_onnx) {
     const path = String(v.export_onnx);
-    const bytes = await (await import('./test-engine.js')).exportForTest(config, path);
-    out.write(`exported ${path} (${(bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+    const { generator, encoder } = await (await import('./test-engine.js')).exportForTest(config, path);
+    out.write(`exported ${path} (${(generator.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+    if (encoder) out.write(`exported ${encoder.path} (${(encoder.bytes / 2 ** 20).toFixed(1)} MiB), the feature encoder\n`);
     return { dir: path, results: 0 };
   }
   const single = v.label ? singleMap(v) : null;
