@@ -19,7 +19,7 @@ const EXTRA: OptionDef[] = [
   },
   { name: 'workers', kind: 'int', default: 1, help: 'synthesis worker threads, each holding the generator', groups: [], range: { min: 1 } },
   { name: 'queue', kind: 'int', default: LIMITS.defaultQueue, help: 'synthesis requests that may wait for a worker; more are refused with 503 and Retry-After', groups: [], range: { min: 0 } },
-  { name: 'browser_model_warn_mb', kind: 'float', default: 50, help: 'in-browser synthesis: the page asks before downloading a model larger than this (MiB)', groups: [], range: { min: 0 } },
+  { name: 'browser_model_warn_mb', kind: 'float', default: 50, help: 'in-browser synthesis: the page asks before downloading a model larger than this (MiB); the starting value of the page\'s "ask above", which each visitor can change', groups: [], range: { min: 0 } },
 ];
 const DEFAULTS = { phase: 'test' };
 export const SERVE_USAGE = 'pix2pixhd serve --name RUN [--checkpoints_dir DIR] [--port 8080] [--dataroot DIR] [options]';
