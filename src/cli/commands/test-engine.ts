@@ -35,8 +35,15 @@ export function engineSynthesis(config: RunConfig, data: Partial<DataOptions>, s
   };
 }
 
+export interface EngineFeatures {
+  featuresFor: FeaturesFor;
+  /** E on the photos (so the data layer reads them), not styles. */
+  encoded: boolean;
+  close(): void;
+}
+
 /** A feature run's feature maps for an exported model, from the run's styles or E (--use_encoded_image). */
-export function engineFeatures(config: RunConfig, stylesFile: string, out: NodeJS.WritableStream): { featuresFor: FeaturesFor; encoded: boolean; close(): void } {
+export function engineFeatures(config: RunConfig, stylesFile: string, out: NodeJS.WritableStream): EngineFeatures {
   prepareRuntime(config);
   const features = openFeatureSource(config, stylesFile);
   if (features.description) out.write(`${features.description}\n`);

@@ -20,6 +20,8 @@ import type { ResultRow } from '../../report/results-page.js';
 import { readRecordedScore, scoreTableHtml } from '../../report/score-table.js';
 import { synthesisData, type OptionValues, type RunConfig } from '../../run/config.js';
 import { parseRunCommand } from '../run-command.js';
+// Types only (erased): the module itself is imported when the engine is needed.
+import type { EngineFeatures } from './test-engine.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'label', kind: 'string', default: '', help: 'synthesise this one label map (PNG of class ids) instead of a data set', groups: [] },
@@ -114,7 +116,7 @@ async function onnxSynthesis(
   const o = config.network;
   if (!usesFeatures(o) && stylesFile) throw new OptionError('--styles: this run does not use features (trained without --instance_feat / --label_feat)');
   const G = await OnnxGenerator.open(model, layoutOf(o), { threads: config.threads });
-  let features: Awaited<ReturnType<typeof import('./test-engine.js')['engineFeatures']>> | null = null;
+  let features: EngineFeatures | null = null;
   try {
     if (usesFeatures(o)) features = (await import('./test-engine.js')).engineFeatures(config, stylesFile, out);
   } catch (e) {
