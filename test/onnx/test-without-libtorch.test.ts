@@ -38,6 +38,11 @@ test('test --onnx writes the results of libtorch\'s test with the libtorch bindi
   assert.equal(engineRefused.status, 1);
   assert.match(engineRefused.stderr, /PIX2PIXHD_TORCH_ADDON names \(\/nonexistent\/torch_addon\.node\) does not exist/);
 
+  // Half precision is the engine's; an exported model computes in float32 and says so.
+  const half = cli([...testArgs, '--resize_or_crop', 'none', '--results_dir', join(root, 'half'), '--onnx', model, '--data_type', '16'], NO_LIBTORCH);
+  assert.equal(half.status, 2);
+  assert.match(half.stderr, /--data_type 16 with --onnx: an exported model computes in float32/);
+
   // 'none': the maps' own size; scale_width 64: maps resized for G, results resized back to 90×46.
   for (const resize of [['--resize_or_crop', 'none'], ['--resize_or_crop', 'scale_width', '--loadSize', '64']]) {
     const tag = resize[1]!;

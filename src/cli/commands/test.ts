@@ -114,6 +114,8 @@ async function onnxSynthesis(
   config: RunConfig, model: string, data: Parameters<typeof synthesizeDatasetOnnx>[2], stylesFile: string, out: NodeJS.WriteStream,
 ): Promise<{ results: AsyncGenerator<SynthesisResult>; close(): Promise<void> }> {
   const o = config.network;
+  const dataType = config.synthesis.data_type;
+  if (dataType !== 32) throw new OptionError(`--data_type ${dataType} with --onnx: an exported model computes in float32 (export --fp16 only stores its weights in float16); leave --data_type at 32`);
   if (!usesFeatures(o) && stylesFile) throw new OptionError('--styles: this run does not use features (trained without --instance_feat / --label_feat)');
   const G = await OnnxGenerator.open(model, layoutOf(o), { threads: config.threads });
   let features: EngineFeatures | null = null;
