@@ -2,38 +2,34 @@
 // The `pix2pixhd` command: parses the command line and calls the layers below; errors print one
 // clear message (no stack trace) and exit with status 1 (2 for a bad command line).
 import { OptionError } from '../options/parse.js';
-import { demoCommand, DEMO_HELP } from './commands/demo.js';
-import { evalCommand, EVAL_HELP } from './commands/eval.js';
-import { fidCommand, FID_HELP } from './commands/fid.js';
-import { exportCommand, EXPORT_HELP } from './commands/export.js';
-import { makeDatasetCommand, MAKE_DATASET_HELP } from './commands/make-dataset.js';
-import { serveCommand, SERVE_HELP } from './commands/serve.js';
-import { testCommand, TEST_HELP } from './commands/test.js';
-import { trainCommand, TRAIN_HELP } from './commands/train.js';
-import { encodeFeaturesCommand, ENCODE_FEATURES_HELP } from './commands/encode-features.js';
-import { precomputeFeaturesCommand, PRECOMPUTE_FEATURES_HELP } from './commands/precompute-features.js';
-import { styleEvalCommand, STYLE_EVAL_HELP } from './commands/style-eval.js';
-import { trainSegmenterCommand, TRAIN_SEGMENTER_HELP } from './commands/train-segmenter.js';
 
-interface Command {
-  summary: string;
+interface CommandModule {
   help: () => string;
   run: (argv: string[]) => Promise<unknown>;
 }
 
+interface Command {
+  summary: string;
+  /**
+   * The command's module, imported when the command runs: most load libtorch, and
+   * `test --onnx` must work where libtorch is not installed.
+   */
+  load: () => Promise<CommandModule>;
+}
+
 const COMMANDS: Record<string, Command> = {
-  demo: { summary: 'synthetic scenes → progressive training → synthesis → evaluation (the README\'s main job)', help: DEMO_HELP, run: demoCommand },
-  train: { summary: 'train a model (the official train.py options)', help: TRAIN_HELP, run: trainCommand },
-  test: { summary: 'synthesise a data set\'s test phase or one label map with a trained run', help: TEST_HELP, run: testCommand },
-  eval: { summary: 'error figures of a trained run against real photos, beside the untrained network', help: EVAL_HELP, run: evalCommand },
-  fid: { summary: 'FID (and KID) between two folders of images or .npz statistics, as pytorch-fid', help: FID_HELP, run: fidCommand },
-  export: { summary: 'write a run\'s generator as an ONNX model (label and instance maps in, image out)', help: EXPORT_HELP, run: exportCommand },
-  'make-dataset': { summary: 'write a synthetic data set of street scenes', help: MAKE_DATASET_HELP, run: makeDatasetCommand },
-  serve: { summary: 'the editor: paint label maps, draw objects, pick their styles and synthesise in the browser', help: SERVE_HELP, run: serveCommand },
-  'encode-features': { summary: 'encode every object of the training set with E and cluster each class\'s features (styles)', help: ENCODE_FEATURES_HELP, run: encodeFeaturesCommand },
-  'precompute-features': { summary: 'write E\'s feature maps ({phase}_feat/) for training with --load_features', help: PRECOMPUTE_FEATURES_HELP, run: precomputeFeaturesCommand },
-  'train-segmenter': { summary: 'train the compact segmenter that gives eval the paper\'s segmentation score on data without one', help: TRAIN_SEGMENTER_HELP, run: trainSegmenterCommand },
-  'style-eval': { summary: 'synthetic scenes: do the car clusters recover the palette colours?', help: STYLE_EVAL_HELP, run: styleEvalCommand },
+  demo: { summary: 'synthetic scenes → progressive training → synthesis → evaluation (the README\'s main job)', load: () => import('./commands/demo.js').then((m) => ({ help: m.DEMO_HELP, run: m.demoCommand })) },
+  train: { summary: 'train a model (the official train.py options)', load: () => import('./commands/train.js').then((m) => ({ help: m.TRAIN_HELP, run: m.trainCommand })) },
+  test: { summary: 'synthesise a data set\'s test phase or one label map with a trained run', load: () => import('./commands/test.js').then((m) => ({ help: m.TEST_HELP, run: m.testCommand })) },
+  eval: { summary: 'error figures of a trained run against real photos, beside the untrained network', load: () => import('./commands/eval.js').then((m) => ({ help: m.EVAL_HELP, run: m.evalCommand })) },
+  fid: { summary: 'FID (and KID) between two folders of images or .npz statistics, as pytorch-fid', load: () => import('./commands/fid.js').then((m) => ({ help: m.FID_HELP, run: m.fidCommand })) },
+  export: { summary: 'write a run\'s generator as an ONNX model (label and instance maps in, image out)', load: () => import('./commands/export.js').then((m) => ({ help: m.EXPORT_HELP, run: m.exportCommand })) },
+  'make-dataset': { summary: 'write a synthetic data set of street scenes', load: () => import('./commands/make-dataset.js').then((m) => ({ help: m.MAKE_DATASET_HELP, run: m.makeDatasetCommand })) },
+  serve: { summary: 'the editor: paint label maps, draw objects, pick their styles and synthesise in the browser', load: () => import('./commands/serve.js').then((m) => ({ help: m.SERVE_HELP, run: m.serveCommand })) },
+  'encode-features': { summary: 'encode every object of the training set with E and cluster each class\'s features (styles)', load: () => import('./commands/encode-features.js').then((m) => ({ help: m.ENCODE_FEATURES_HELP, run: m.encodeFeaturesCommand })) },
+  'precompute-features': { summary: 'write E\'s feature maps ({phase}_feat/) for training with --load_features', load: () => import('./commands/precompute-features.js').then((m) => ({ help: m.PRECOMPUTE_FEATURES_HELP, run: m.precomputeFeaturesCommand })) },
+  'train-segmenter': { summary: 'train the compact segmenter that gives eval the paper\'s segmentation score on data without one', load: () => import('./commands/train-segmenter.js').then((m) => ({ help: m.TRAIN_SEGMENTER_HELP, run: m.trainSegmenterCommand })) },
+  'style-eval': { summary: 'synthetic scenes: do the car clusters recover the palette colours?', load: () => import('./commands/style-eval.js').then((m) => ({ help: m.STYLE_EVAL_HELP, run: m.styleEvalCommand })) },
 };
 
 function usage(): string {
@@ -52,12 +48,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`pix2pixhd: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(command.help());
-    return 0;
-  }
   try {
-    await command.run(rest);
+    const module = await command.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(module.help());
+      return 0;
+    }
+    await module.run(rest);
     return 0;
   } catch (e) {
     const err = e as Error;

@@ -3,7 +3,10 @@
 // feature commands), then the typed configuration built once.
 import type { OptionDef, OptionValue } from '../options/definitions.js';
 import { parseOptions, type ParsedOptions } from '../options/parse.js';
-import { applyRunOptions, applyThreads, loadRunOptions, runConfig, runDir, type OptionValues, type RunConfig } from '../run/index.js';
+// Only the option files and the pure configuration: `test --onnx` parses its run where libtorch is
+// absent (the engine's runtime is set up by ./engine-runtime.ts).
+import { runConfig, type OptionValues, type RunConfig } from '../run/config.js';
+import { applyRunOptions, loadRunOptions, runDir } from '../run/options-file.js';
 
 export interface ParsedRun {
   config: RunConfig;
@@ -32,9 +35,4 @@ export function parseFeatureCommand(argv: string[], extra: OptionDef[]): ParsedR
     for (const k of DATA_FROM_RUN) if (!parsed.explicit.has(k) && saved[k] !== undefined) values[k] = saved[k] as OptionValue;
   }
   return { config: runConfig(values), values, parsed };
-}
-
-/** Applies --threads; returns the thread count in effect. */
-export function prepareRuntime(config: RunConfig): number {
-  return applyThreads(config.threads);
 }

@@ -3,7 +3,10 @@
 // The model's recorded input layout must be the run's, or it is refused naming both.
 import { readFile } from 'node:fs/promises';
 import type * as Ort from 'onnxruntime-node';
-import { checkLayout, inputNames, layoutFromMetadata, readMetadataProps, type ModelLayout } from '../onnx/index.js';
+// Imported file by file, not through onnx/index.ts: the exporter there loads libtorch, and this
+// runner must work without it (test --onnx).
+import { checkLayout, inputNames, layoutFromMetadata, type ModelLayout } from '../onnx/model-layout.js';
+import { readMetadataProps } from '../onnx/proto.js';
 
 export interface RawMaps {
   /** Class ids [h·w] (label_nc > 0), or the input image [input_nc·h·w] in [-1, 1] (label_nc 0). */

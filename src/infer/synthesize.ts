@@ -5,7 +5,6 @@
 // every pixel stays aligned with its label.
 import type { Generator, NetworkOptions } from '../models/from-options.js';
 import { padLayout, type OnehotLayout } from '../models/onehot-input.js';
-import { resizeBicubic } from '../data/resample.js';
 import { autocast, deviceTypeOf, F, noGrad, type Tensor } from '../torch/index.js';
 
 /**
@@ -55,14 +54,4 @@ export function imageToRgb(image: Tensor, n = 0): { rgb: Uint8Array; width: numb
   });
 }
 
-/**
- * A result image stretched for --aspect_ratio (as the official family of test scripts save them):
- * above 1 the width is multiplied by it, below 1 the height divided by it; bicubic. 1 returns it as is.
- */
-export function resizeRgb(p: { rgb: Uint8Array; width: number; height: number }, aspectRatio: number): { rgb: Uint8Array; width: number; height: number } {
-  if (!(aspectRatio > 0)) throw new Error(`--aspect_ratio must be positive, got ${aspectRatio}`);
-  if (aspectRatio === 1) return p;
-  const width = aspectRatio > 1 ? Math.trunc(p.width * aspectRatio) : p.width;
-  const height = aspectRatio < 1 ? Math.trunc(p.height / aspectRatio) : p.height;
-  return { rgb: resizeBicubic(p.rgb, p.width, p.height, 3, width, height), width, height };
-}
+export { resizeRgb } from './pictures.js';

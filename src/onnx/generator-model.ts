@@ -13,13 +13,14 @@
 import type { Generator, NetworkOptions } from '../models/from-options.js';
 import { noGrad } from '../torch/index.js';
 import { GraphBuilder, valueInfo } from './graph-builder.js';
-import { layoutMetadata, layoutOf, type ModelLayout } from './model-layout.js';
+import { inputNames, layoutMetadata, layoutOf, type ModelLayout } from './model-layout.js';
 import { emitModule } from './module-graph.js';
+import { cropTo, padToMultiple } from './padding.js';
 import { DataType, encodeModel } from './proto.js';
 
 /** ONNX opset the graph is written against, and the IR version that goes with it. */
 export const OPSET = 17;
-const IR_VERSION = 8;
+export const IR_VERSION = 8;
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
 /** One-hot channels: label == [0, 1, …, label_nc − 1] broadcast over the channel axis. */
@@ -46,26 +47,11 @@ function instanceEdges(g: GraphBuilder, inst: string): string {
   ], {}, 'instance_edges');
 }
 
-/** x padded (edge replication, bottom and right) to multiples of m; also returns [H, W] for the crop. */
-function padToMultiple(g: GraphBuilder, x: string, m: number): { padded: string; hw: string } {
-  const hw = g.node('Slice', [g.node('Shape', [x], {}, 'input_shape'), g.ints('hw_from', [2]), g.ints('hw_to', [4]), g.ints('hw_axis', [0])], {}, 'input_hw');
-  if (m === 1) return { padded: x, hw };
-  const multiple = g.ints('size_multiple', [m]);
-  const extra = g.node('Mod', [g.node('Sub', [multiple, g.node('Mod', [hw, multiple], {}, 'hw_rem')], {}, 'hw_short'), multiple], {}, 'hw_pad');
-  const pads = g.node('Concat', [g.ints('no_pads', [0, 0, 0, 0, 0, 0]), extra], { axis: 0 }, 'pads_to_multiple');
-  return { padded: g.node('Pad', [x, pads], { mode: 'edge' }, 'input_padded'), hw };
-}
-
 export interface ExportOptions {
   /** Store weights as float16 (half the size; computation stays float32). */
   fp16?: boolean;
   /** Recorded in the model's doc string (the run's name, epoch). */
   description?: string;
-}
-
-/** The input names, in order, a model with this layout takes. */
-export function inputNames(layout: ModelLayout): string[] {
-  return ['label', ...(layout.instance ? ['inst'] : []), ...(layout.feat_num ? ['feat'] : [])];
 }
 
 /** G (in eval mode) as ONNX model bytes; see the file's comment for inputs and output. */
@@ -97,8 +83,7 @@ export function exportGenerator(G: Generator, o: NetworkOptions, opts: ExportOpt
   } finally {
     if (wasTraining) G.train();
   }
-  const zeros = g.ints('crop_from', [0, 0]);
-  g.nodes.push({ op_type: 'Slice', name: 'crop_to_input', input: [out, zeros, hw, g.ints('crop_axes', [2, 3])], output: ['image'], attribute: [] });
+  cropTo(g, out, hw, 'image');
 
   const graph = g.graph('pix2pixhd_generator', inputs, [
     valueInfo('image', DataType.FLOAT, ['N', layout.output_nc, 'H', 'W'], 'the synthesised image in [-1, 1]'),

@@ -1,5 +1,6 @@
-// ONNX export of the generator, and what an exported model says about its inputs.
-export { exportGenerator, inputNames, OPSET, type ExportOptions } from './generator-model.js';
-export { checkLayout, describeLayout, layoutFromMetadata, layoutOf, type ModelLayout } from './model-layout.js';
+// ONNX export of the generator and the feature encoder, and what an exported model says about its inputs.
+export { exportGenerator, OPSET, type ExportOptions } from './generator-model.js';
+export { checkLayout, describeLayout, inputNames, layoutFromMetadata, layoutOf, type ModelLayout } from './model-layout.js';
 export { decodeModel, readMetadataProps } from './proto.js';
-export { exportRunGenerator, writeRunGenerator, type RunModelSource } from './run-model.js';
+export { encoderModelPath, exportRunEncoder, exportRunGenerator, hasEncoder, writeRunGenerator, writeRunModels, type RunModelSource, type WrittenModels } from './run-model.js';
+export { exportEncoder } from './encoder-model.js';

@@ -1,7 +1,7 @@
 // What an exported model expects of its inputs, stored in the model's metadata_props, so a model
 // exported for another label_nc or feature layout is refused with both layouts named instead of
 // synthesising garbage.
-import { usesFeatures, type NetworkOptions } from '../models/from-options.js';
+import { usesFeatures, type NetworkOptions } from '../models/network-options.js';
 import { sizeMultiple } from '../data/transforms.js';
 
 export interface ModelLayout {
@@ -41,6 +41,11 @@ export function layoutFromMetadata(props: readonly { key: string; value: string 
     label_nc: Number.parseInt(label, 10), input_nc: int('input_nc'), output_nc: int('output_nc'), instance: get('instance') === 'true',
     feat_num: int('feat_num'), size_multiple: int('size_multiple'), netG: get('netG') ?? '?',
   };
+}
+
+/** The model's inputs, in order: label, then inst and feat where the layout has them. */
+export function inputNames(layout: ModelLayout): string[] {
+  return ['label', ...(layout.instance ? ['inst'] : []), ...(layout.feat_num ? ['feat'] : [])];
 }
 
 /** "label_nc 35, instance maps, 3 feature channels": what a client must give. */

@@ -6,7 +6,6 @@ import type { DataOptions, ResizeOrCrop } from '../data/index.js';
 import type { NetworkOptions } from '../models/from-options.js';
 import type { OptionValue } from '../options/definitions.js';
 import { OptionError } from '../options/parse.js';
-import { cudaDeviceCount, getNumThreads, setNumThreads } from '../torch/index.js';
 
 export type OptionValues = Record<string, OptionValue>;
 
@@ -97,15 +96,14 @@ const num = (v: OptionValues, k: string, fallback?: number): number => (v[k] ===
 const str = (v: OptionValues, k: string, fallback = ''): string => (v[k] === undefined ? fallback : String(v[k]));
 const bool = (v: OptionValues, k: string): boolean => v[k] === true;
 
-/** The device --gpu_ids asks for, checked against the CUDA devices this libtorch sees. */
-export function deviceFor(gpuIds: string): string {
+/**
+ * The device --gpu_ids asks for ('cpu' or 'cuda:N'), not yet checked against the devices libtorch
+ * sees: the check loads libtorch (src/run/device.ts, done by the commands that use the engine), and
+ * a configuration is also built where libtorch is absent (test --onnx).
+ */
+export function requestedDevice(gpuIds: string): string {
   const gpu = gpuIds.split(',').map((s) => Number(s.trim())).filter((n) => n >= 0);
-  if (!gpu.length) return 'cpu';
-  const count = cudaDeviceCount();
-  if (gpu[0]! >= count) {
-    throw new OptionError(`--gpu_ids ${gpuIds}: this libtorch sees ${count} CUDA device${count === 1 ? '' : 's'}; use --gpu_ids -1 for the CPU`);
-  }
-  return `cuda:${gpu[0]}`;
+  return gpu.length ? `cuda:${gpu[0]}` : 'cpu';
 }
 
 function networkConfig(v: OptionValues): NetworkConfig {
@@ -125,7 +123,7 @@ function networkConfig(v: OptionValues): NetworkConfig {
 
 /**
  * The run configuration of parsed option values (after `--debug`'s overrides and the run folder's
- * saved options are applied). Pure but for the device check: threads are applied by `applyThreads`.
+ * saved options are applied). Pure: the device is checked and threads are applied by src/run/device.ts.
  */
 export function runConfig(v: OptionValues): RunConfig {
   const network = networkConfig(v);
@@ -136,7 +134,7 @@ export function runConfig(v: OptionValues): RunConfig {
     which_epoch: str(v, 'which_epoch', 'latest'),
     seed: num(v, 'seed', 0),
     threads: num(v, 'threads', 0),
-    device: deviceFor(str(v, 'gpu_ids', '-1')),
+    device: requestedDevice(str(v, 'gpu_ids', '-1')),
     verbose: bool(v, 'verbose'),
     network,
     data: {
@@ -174,12 +172,6 @@ export function runConfig(v: OptionValues): RunConfig {
 /** `--debug`: one epoch of at most 10 images, pages and logs every iteration (the official meaning). */
 export function applyDebug(v: OptionValues): void {
   if (v.debug) Object.assign(v, { display_freq: 1, print_freq: 1, niter: 1, niter_decay: 0, max_dataset_size: 10 });
-}
-
-/** Sets libtorch's thread count from --threads (0 keeps the binding's default); returns the count in effect. */
-export function applyThreads(threads: number): number {
-  if (threads > 0) setNumThreads(threads);
-  return getNumThreads();
 }
 
 /** The data options for synthesis: in order, one at a time, no flips. */

@@ -12,7 +12,6 @@
 //                    a styles file / the editor or drawn at random, seeded per image name;
 //                    without a bank every object gets zero features (the editor before clustering);
 //   - 'precomputed': the batch's feature maps ({phase}_feat/, --load_features runs).
-import { basename, extname } from 'node:path';
 import type { Batch } from '../data/index.js';
 import { encodeFeatures, groupMap } from '../features/encode.js';
 import { choicesForImage, sampleFeatureMap, type ChosenFeature, type StyleChoices, type StylesFile } from '../features/feature-map.js';
@@ -22,6 +21,10 @@ import { usesFeatures, type NetworkOptions } from '../models/from-options.js';
 import { encodeInput } from '../models/input-encoding.js';
 import type { OnehotLayout } from '../models/onehot-input.js';
 import { cat, tensor, type Tensor } from '../torch/index.js';
+
+import { itemName } from './item-name.js';
+
+export { itemName };
 
 /** The maps of a batch as the data layer yields them (the editor builds the same from a request). */
 export type Maps = Pick<Batch, 'size' | 'label' | 'inst' | 'image' | 'feat' | 'width' | 'height' | 'paths'>;
@@ -43,11 +46,6 @@ export interface GeneratorInput {
   chosen: ChosenFeature[][] | null;
   /** Which of input's channels are one-hot labels and boundaries (G's opening conv uses it); null for image inputs. */
   layout: OnehotLayout | null;
-}
-
-/** An item's name, as the official results name it: the label file's name without extension. */
-export function itemName(path: string | undefined): string {
-  return path ? basename(path, extname(path)) : '';
 }
 
 /**

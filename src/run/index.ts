@@ -1,7 +1,8 @@
 // A run: its one typed configuration, its folder (saved options, checkpoints, networks, styles)
 // and the one path from maps to G's input. Everything above (train, infer, eval, server, cli)
 // goes through here.
-export { applyDebug, applyThreads, deviceFor, runConfig, synthesisData, type NetworkConfig, type OptionValues, type RunConfig, type SynthesisConfig, type TrainConfig } from './config.js';
+export { applyDebug, requestedDevice, runConfig, synthesisData, type NetworkConfig, type OptionValues, type RunConfig, type SynthesisConfig, type TrainConfig } from './config.js';
+export { applyThreads, checkDevice, deviceFor } from './device.js';
 export { applyRunOptions, loadRunOptions, runDir, saveRunOptions } from './options-file.js';
 export {
   adamFromPy, adamToPy, checkpointFiles, loadNetwork, loadOptimizer, loadTrainingState, netPath, saveCheckpoint, saveTrainingCheckpoint,

@@ -81,6 +81,7 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/editor.js': { file: 'editor.js', type: 'text/javascript; charset=utf-8' },
   '/editor.css': { file: 'editor.css', type: 'text/css; charset=utf-8' },
   '/in-browser.js': { file: 'in-browser.js', type: 'text/javascript; charset=utf-8' },
+  '/browser-memory.js': { file: 'browser-memory.js', type: 'text/javascript; charset=utf-8' },
   '/onnx-worker.js': { file: 'onnx-worker.js', type: 'text/javascript; charset=utf-8' },
 };
 
@@ -209,6 +210,10 @@ export async function startEditorServer(opts: EditorServerOptions): Promise<Edit
       model: '/api/model.onnx',
       warnAboveBytes: opts.browserModel?.warnAboveBytes ?? 50 * 2 ** 20,
       layout: layoutOf(o),
+      // For the page's memory check (web/browser-memory.js): G's widest full-resolution layer
+      // (the outermost enhancer's, or G1's, ngf channels) and the served model's weights (float32).
+      fullResChannels: o.ngf,
+      float16Weights: false,
     },
     limits: {
       maxUploadBytes: LIMITS.maxUploadBytes, maxJsonBytes: LIMITS.maxJsonBytes, maxWidth: LIMITS.maxWidth, maxHeight: LIMITS.maxHeight,

@@ -113,9 +113,14 @@ export interface NativeProcessGroup {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const addonPath = join(here, '..', '..', 'native', 'build', 'Release', 'torch_addon.node');
+// PIX2PIXHD_TORCH_ADDON: the binding built elsewhere (another libtorch, a CUDA build). The tests
+// also point it at a missing file to prove that `test --onnx` runs where libtorch is absent.
+const fromEnv = process.env.PIX2PIXHD_TORCH_ADDON;
+const addonPath = fromEnv ? fromEnv : join(here, '..', '..', 'native', 'build', 'Release', 'torch_addon.node');
 if (!existsSync(addonPath)) {
-  throw new Error(`the libtorch binding is not built (${addonPath} is missing): run \`npm run build:native\` or scripts/setup.sh`);
+  throw new Error(fromEnv
+    ? `the libtorch binding PIX2PIXHD_TORCH_ADDON names (${addonPath}) does not exist`
+    : `the libtorch binding is not built (${addonPath} is missing): run \`npm run build:native\` or scripts/setup.sh`);
 }
 // libgomp's threads spin while they wait for work unless told otherwise; when another process
 // competes for the cores the spinning threads take them from the one doing the work. Passive

@@ -16,8 +16,8 @@ export interface CliResult {
 }
 
 /** Runs `pix2pixhd ...args` to completion. */
-export function cli(args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [...ENTRY, ...args], { cwd: ROOT, encoding: 'utf-8', timeout: 300_000, env: { ...process.env, PIX2PIXHD_DEBUG: '' } });
+export function cli(args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [...ENTRY, ...args], { cwd: ROOT, encoding: 'utf-8', timeout: 300_000, env: { ...process.env, PIX2PIXHD_DEBUG: '', ...env } });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -3,10 +3,10 @@
 import * as ort from 'onnxruntime-node';
 import { buildGenerator, type Generator, type NetworkOptions } from '../../src/models/from-options.js';
 
-export async function runOnnx(model: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<{ data: Float32Array; dims: readonly number[] }> {
+export async function runOnnx(model: Uint8Array, feeds: Record<string, ort.Tensor>, output = 'image'): Promise<{ data: Float32Array; dims: readonly number[] }> {
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   try {
-    const out = (await session.run(feeds))['image']!;
+    const out = (await session.run(feeds))[output]!;
     return { data: out.data as Float32Array, dims: out.dims };
   } finally {
     await session.release();

@@ -10,7 +10,8 @@ import { usesFeatures } from '../../models/from-options.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError } from '../../options/parse.js';
 import { loadEncoder, synthesisData } from '../../run/index.js';
-import { parseFeatureCommand, prepareRuntime } from '../run-command.js';
+import { parseFeatureCommand } from '../run-command.js';
+import { prepareRuntime } from '../engine-runtime.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'min_area', kind: 'float', default: 0.5, help: 'objects whose relative area (pixels / (H·W // 32)) is not above this are not clustered (the official 0.5: more than 1/64 of the image)', groups: [] },

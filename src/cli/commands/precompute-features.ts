@@ -7,7 +7,8 @@ import { usesFeatures } from '../../models/from-options.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError } from '../../options/parse.js';
 import { loadEncoder, synthesisData } from '../../run/index.js';
-import { parseFeatureCommand, prepareRuntime } from '../run-command.js';
+import { parseFeatureCommand } from '../run-command.js';
+import { prepareRuntime } from '../engine-runtime.js';
 
 const EXTRA: OptionDef[] = [];
 export const PRECOMPUTE_FEATURES_USAGE = 'pix2pixhd precompute-features --name RUN [--dataroot DIR] [--phase train] [options]';

@@ -5,7 +5,7 @@ import { startEditorServer, type EditorServer } from '../../server/app.js';
 import { LIMITS } from '../../server/limits.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText } from '../../options/parse.js';
-import { loadRunOptions, runStyles } from '../../run/index.js';
+import { checkDevice, loadRunOptions, runStyles } from '../../run/index.js';
 import { precisionFor } from '../../infer/synthesize.js';
 import { parseRunCommand } from '../run-command.js';
 
@@ -19,7 +19,7 @@ const EXTRA: OptionDef[] = [
   },
   { name: 'workers', kind: 'int', default: 1, help: 'synthesis worker threads, each holding the generator', groups: [], range: { min: 1 } },
   { name: 'queue', kind: 'int', default: LIMITS.defaultQueue, help: 'synthesis requests that may wait for a worker; more are refused with 503 and Retry-After', groups: [], range: { min: 0 } },
-  { name: 'browser_model_warn_mb', kind: 'float', default: 50, help: 'in-browser synthesis: the page asks before downloading a model larger than this (MiB)', groups: [], range: { min: 0 } },
+  { name: 'browser_model_warn_mb', kind: 'float', default: 50, help: 'in-browser synthesis: the page asks before downloading a model larger than this (MiB); the starting value of the page\'s "ask above", which each visitor can change', groups: [], range: { min: 0 } },
 ];
 const DEFAULTS = { phase: 'test' };
 export const SERVE_USAGE = 'pix2pixhd serve --name RUN [--checkpoints_dir DIR] [--port 8080] [--dataroot DIR] [options]';
@@ -46,7 +46,7 @@ export async function serveCommand(argv: string[], out: NodeJS.WriteStream = pro
   const port = Number(v.port);
   // Each worker sets its own thread count (OpenMP's is per thread).
   const threads = config.threads > 0 ? config.threads : Math.min(2, Math.max(1, Math.floor(availableParallelism() / workers)));
-  const { device } = config;
+  const device = checkDevice(config.device, String(v.gpu_ids));
   const { halfPrecision } = precisionFor(config.synthesis.data_type, device);
   const o = config.network;
   const styles = runStyles(config);

@@ -14,7 +14,8 @@ import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError } from '../../options/parse.js';
 import { loadEncoder, loadGenerator, netPath, openStyleBank, synthesisData } from '../../run/index.js';
 import { existsSync } from 'node:fs';
-import { parseRunCommand, prepareRuntime } from '../run-command.js';
+import { parseRunCommand } from '../run-command.js';
+import { prepareRuntime } from '../engine-runtime.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'class_id', kind: 'int', default: SCENE_CLASSES.car, help: 'the class whose clusters are evaluated (default: car, 26)', groups: [] },

@@ -2,19 +2,26 @@
 // by path) with a trained run and write the images and an HTML index. The run's own options
 // (opt.json / opt.txt beside the checkpoints) decide the network; explicit contradicting options
 // are an error naming both values.
+// Only --onnx's path is imported here; the engine's parts (./test-engine.ts, which loads libtorch)
+// are imported when used, so that a model can be used where libtorch is not installed.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { synthesizeDataset, type SynthesisResult } from '../../infer/synthesize-dataset.js';
+import type { SynthesisResult } from '../../infer/dataset-items.js';
+import { synthesizeDatasetOnnx } from '../../infer/onnx-dataset.js';
 import { OnnxGenerator } from '../../infer/onnx-generator.js';
-import { precisionFor, resizeRgb } from '../../infer/synthesize.js';
-import { layoutOf, writeRunGenerator } from '../../onnx/index.js';
+import { resizeRgb } from '../../infer/pictures.js';
+import { usesFeatures } from '../../models/network-options.js';
+import { layoutOf } from '../../onnx/model-layout.js';
 import type { OptionDef } from '../../options/definitions.js';
 import { helpText, OptionError } from '../../options/parse.js';
-import { resultsPage, savePng, type ResultRow } from '../../report/index.js';
-import { loadGenerator, openFeatureSource, synthesisData, type OptionValues, type RunConfig } from '../../run/index.js';
+import { resultsPage } from '../../report/results-page.js';
+import { savePng } from '../../report/png.js';
+import type { ResultRow } from '../../report/results-page.js';
 import { readRecordedScore, scoreTableHtml } from '../../report/score-table.js';
-import { parseRunCommand, prepareRuntime } from '../run-command.js';
-import { nn } from '../../torch/index.js';
+import { synthesisData, type OptionValues, type RunConfig } from '../../run/config.js';
+import { parseRunCommand } from '../run-command.js';
+// Types only (erased): the module itself is imported when the engine is needed.
+import type { EngineFeatures } from './test-engine.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'label', kind: 'string', default: '', help: 'synthesise this one label map (PNG of class ids) instead of a data set', groups: [] },
@@ -38,7 +45,7 @@ export const TEST_HELP = () => helpText(TEST_USAGE,
   'Runs trained with --instance_feat/--label_feat take each object\'s features from the clusters of\n' +
   '\'pix2pixhd encode-features\' (--cluster_path: our JSON or the official .npy; --styles chooses them, the\n' +
   'rest are drawn at random with --seed), or from the real photos with --use_encoded_image.\n' +
-  '--export_onnx PATH writes G as an ONNX model and stops (as the official test.py; see pix2pixhd export);\n' +
+  '--export_onnx PATH writes G as an ONNX model (and E, for feature runs) and stops (as the official test.py; see pix2pixhd export);\n' +
   '--onnx MODEL.onnx synthesises with an exported model through onnxruntime-node instead of libtorch.',
   ['base', 'test'], EXTRA, DEFAULTS);
 
@@ -67,35 +74,29 @@ function singleMap(v: OptionValues): { label_file: string; inst_file?: string } 
 
 export async function testCommand(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<{ dir: string; results: number }> {
   const { config, values: v } = parseRunCommand(argv, EXTRA, DEFAULTS);
-  prepareRuntime(config);
-  const { device, network: o } = config;
   if (v.export_onnx) {
     const path = String(v.export_onnx);
-    const bytes = await writeRunGenerator(config, path, { fp16: config.train.fp16 });
-    out.write(`exported ${path} (${(bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+    const { generator, encoder } = await (await import('./test-engine.js')).exportForTest(config, path);
+    out.write(`exported ${path} (${(generator.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+    if (encoder) out.write(`exported ${encoder.path} (${(encoder.bytes / 2 ** 20).toFixed(1)} MiB), the feature encoder\n`);
     return { dir: path, results: 0 };
   }
-  const precision = precisionFor(config.synthesis.data_type, device);
   const single = v.label ? singleMap(v) : null;
-  const G = v.onnx
-    ? await OnnxGenerator.open(String(v.onnx), layoutOf(o), { threads: config.threads })
-    : loadGenerator(o, config.dir, config.which_epoch, device, { ema: config.synthesis.use_ema });
-  if (config.verbose && !(G instanceof OnnxGenerator)) out.write(`${nn.networkSummary('netG', G)}\n`);
-  const features = openFeatureSource(config, String(v.styles));
-  if (features.description) out.write(`${features.description}\n`);
   const data = { ...synthesisData(config), ...(single ?? {}) };
   const dataroot = String(data.dataroot);
   const withPhotos = !single && existsSync(join(dataroot, `${String(data.phase)}_img`));
+  const source = v.onnx
+    ? await onnxSynthesis(config, String(v.onnx), { ...data, use_encoded_image: withPhotos }, String(v.styles), out)
+    : (await import('./test-engine.js')).engineSynthesis(config, { ...data, use_encoded_image: withPhotos }, String(v.styles), out);
   const dir = join(config.synthesis.results_dir, config.name, `${String(config.data.phase)}_${config.which_epoch}`);
   const rows: ResultRow[] = [];
   try {
-    for await (const r of synthesizeDataset(G, o, { ...data, use_encoded_image: withPhotos }, config.synthesis.how_many, device, features.source, precision)) {
+    for await (const r of source.results) {
       rows.push(await writeResult(dir, r, config));
       out.write(`${r.name}\n`);
     }
   } finally {
-    features.dispose();
-    await G.dispose();
+    await source.close();
   }
   const score = readRecordedScore(config.dir);
   const page = await resultsPage(dir, `pix2pixHD ${config.name}: ${String(config.data.phase)} (${config.which_epoch})`, rows, {
@@ -103,6 +104,34 @@ export async function testCommand(argv: string[], out: NodeJS.WriteStream = proc
   });
   out.write(`${rows.length} results in ${dir}; open ${page}\n`);
   return { dir, results: rows.length };
+}
+
+/**
+ * --onnx MODEL: synthesis through onnxruntime-node. Libtorch is loaded only for a feature run's
+ * feature maps (styles or E); a run without features never loads it.
+ */
+async function onnxSynthesis(
+  config: RunConfig, model: string, data: Parameters<typeof synthesizeDatasetOnnx>[2], stylesFile: string, out: NodeJS.WriteStream,
+): Promise<{ results: AsyncGenerator<SynthesisResult>; close(): Promise<void> }> {
+  const o = config.network;
+  const dataType = config.synthesis.data_type;
+  if (dataType !== 32) throw new OptionError(`--data_type ${dataType} with --onnx: an exported model computes in float32 (export --fp16 only stores its weights in float16); leave --data_type at 32`);
+  if (!usesFeatures(o) && stylesFile) throw new OptionError('--styles: this run does not use features (trained without --instance_feat / --label_feat)');
+  const G = await OnnxGenerator.open(model, layoutOf(o), { threads: config.threads });
+  let features: EngineFeatures | null = null;
+  try {
+    if (usesFeatures(o)) features = (await import('./test-engine.js')).engineFeatures(config, stylesFile, out);
+  } catch (e) {
+    await G.dispose();
+    throw e;
+  }
+  return {
+    results: synthesizeDatasetOnnx(G, o, data, config.synthesis.how_many, features),
+    async close() {
+      features?.close();
+      await G.dispose();
+    },
+  };
 }
 
 /** The images of one result; with --aspect_ratio ≠ 1 they are stretched as the official save_image does (height or width scaled). */

@@ -5,7 +5,8 @@ import type { OptionDef } from '../../options/definitions.js';
 import { helpText } from '../../options/parse.js';
 import { saveSegmenter, SEGMENTER_DEFAULTS, segmenterPaths, trainSegmenter, type SegmenterRecord } from '../../eval/segmentation/train-segmenter.js';
 import { runDir } from '../../run/index.js';
-import { parseRunCommand, prepareRuntime } from '../run-command.js';
+import { parseRunCommand } from '../run-command.js';
+import { prepareRuntime } from '../engine-runtime.js';
 
 const EXTRA: OptionDef[] = [
   { name: 'segmenter_epochs', kind: 'int', default: SEGMENTER_DEFAULTS.epochs, help: 'training epochs over the training photos', groups: [] },

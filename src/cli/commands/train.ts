@@ -8,7 +8,7 @@ import { trainingBatches } from '../../train/data-source.js';
 import { estimateMemory } from '../../train/memory-estimate.js';
 import { LossLog, ProgressBar, readLossLog, writeTrainingPage, type Sample } from '../../train/report/index.js';
 import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
-import { prepareRuntime } from '../run-command.js';
+import { prepareRuntime } from '../engine-runtime.js';
 import { assertBackendAvailable, nn } from '../../torch/index.js';
 import { launchEnvFrom } from '../../dist/launch-env.js';
 import { launchRanks, withoutLauncherOptions } from '../../dist/launcher.js';

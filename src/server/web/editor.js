@@ -5,6 +5,7 @@
 // With "synthesise in this browser" the generator runs here instead (in-browser.js).
 
 import { BrowserSynthesis } from '/in-browser.js';
+import { availableBytes, explainFailure, mib, tooLargeMessage } from '/browser-memory.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -472,18 +473,39 @@ async function synthesizeOnServer() {
 
 let browser = null;
 const BACKEND_NAMES = { webgpu: 'WebGPU', wasm: 'WebAssembly' };
-const mib = (bytes) => (bytes / 1048576).toFixed(1);
+const WARN_KEY = 'pix2pixhd.browserModelWarnMb';
+let modelBytes = null;
+
+/** The visitor's "ask above" size in bytes (the server's default until they change it). */
+function warnAboveBytes() {
+  const v = Number($('warn-mb').value);
+  return $('warn-mb').value !== '' && Number.isFinite(v) && v >= 0 ? v * 1048576 : state.info.browser.warnAboveBytes;
+}
+
+/** Refuses, before any download, a model this browser cannot hold at the map's size (browser-memory.js). */
+function checkMemory(bytes) {
+  const override = new URLSearchParams(location.search).get('browser_memory_mb');
+  const available = availableBytes({ overrideMb: override === null ? null : Number(override), deviceMemoryGb: navigator.deviceMemory ?? null });
+  const info = state.info.browser;
+  const tooLarge = tooLargeMessage({ modelBytes: bytes, float16Weights: info.float16Weights, fullResChannels: info.fullResChannels }, state.width, state.height, available);
+  if (tooLarge) throw new Error(tooLarge);
+}
 
 /** The model loaded on the chosen backend: downloaded (after asking, when large) on first use. */
 async function browserModel() {
   const want = $('browser-backend').value;
-  if (browser.loaded && browser.wanted === want) return browser.loaded;
+  if (browser.loaded && browser.wanted === want) {
+    checkMemory(modelBytes);
+    return browser.loaded;
+  }
   say('exporting the model on the server…', 'busy');
   const bytes = await browser.modelBytes();
-  const warn = state.info.browser.warnAboveBytes;
+  checkMemory(bytes);
+  const warn = warnAboveBytes();
   if (bytes > warn && !window.confirm(`The generator is ${mib(bytes)} MiB (more than ${mib(warn)} MiB) to download and run in this browser. Download it?`)) {
     throw new Error(`the ${mib(bytes)} MiB model was not downloaded`);
   }
+  modelBytes = bytes;
   say(`loading the ${mib(bytes)} MiB model in this browser…`, 'busy');
   const loaded = await browser.load(want);
   browser.wanted = want;
@@ -525,7 +547,7 @@ async function synthesize() {
         // A model too large for this browser, or a refused download: the server still synthesises.
         browser.close();
         $('in-browser').checked = false;
-        const why = e.message;
+        const why = explainFailure(e.message);
         await synthesizeOnServer();
         say(`in-browser synthesis failed (${why}); synthesised on the server instead`, 'error');
       }
@@ -674,6 +696,8 @@ async function start() {
     say($('in-browser').checked ? 'synthesis will run in this browser (the model downloads on the next Synthesise)' : 'synthesis runs on the server');
   });
   $('browser-backend').addEventListener('change', () => { if (browser.loaded) browser.close(); });
+  $('warn-mb').value = localStorage.getItem(WARN_KEY) ?? String(info.browser.warnAboveBytes / 1048576);
+  $('warn-mb').addEventListener('change', () => localStorage.setItem(WARN_KEY, $('warn-mb').value));
   $('download-label').addEventListener('click', () => downloadMap('label'));
   $('download-inst').addEventListener('click', () => downloadMap('inst'));
   for (const b of document.querySelectorAll('.tool')) b.addEventListener('click', () => setTool(b.dataset.tool));
