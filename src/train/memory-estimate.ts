@@ -22,10 +22,30 @@ const MB = 1024 * 1024;
  */
 const stage = (channels: number, h: number, w: number): number => 5 * channels * h * w;
 
+/**
+ * A residual block keeps about six tensors of its size for backward (each padded input, each
+ * conv's output, the ReLU's, the norms' own), fewer than two stages, as the add and the second
+ * norm's output are not saved (measured: with --recompute_blocks the peak drops by about five per
+ * block). With --recompute_blocks only its input is kept; its own activations live again during
+ * its recomputed backward only, one block at a time, when the graphs of D, the VGG loss and G's
+ * upper layers are already freed.
+ */
+const residualBlock = (recompute: boolean, channels: number, h: number, w: number): number =>
+  (recompute ? 1 : 6) * channels * h * w;
+
+/** Parameters of G's residual blocks (two 3×3 convs with biases each), from the options. */
+function residualBlockParameters(o: NetworkOptions): number {
+  const levels = o.netG === 'local' ? o.n_local_enhancers : 0;
+  const block = (c: number) => 2 * (9 * c * c + c);
+  let total = o.n_blocks_global * block(o.ngf * 2 ** levels * 2 ** o.n_downsample_global);
+  for (let l = levels - 1; l >= 0; l--) total += o.n_blocks_local * block(2 * o.ngf * 2 ** l);
+  return total;
+}
+
 /** What one training step of libtorch holds beyond the tensors counted here, measured on the CPU. */
 const WORKSPACE_BYTES = 200 * MB;
 
-function generatorActivations(o: NetworkOptions, h: number, w: number): number {
+function generatorActivations(o: NetworkOptions, h: number, w: number, recompute: boolean): number {
   const levels = o.netG === 'local' ? o.n_local_enhancers : 0;
   let total = 0;
   // G1 at the coarsest scale, with ngf doubled per enhancer.
@@ -35,14 +55,14 @@ function generatorActivations(o: NetworkOptions, h: number, w: number): number {
   total += stage(ngf1, gh, gw) + generatorInputChannels(o) * gh * gw;
   for (let i = 1; i <= o.n_downsample_global; i++) total += 2 * stage(ngf1 * 2 ** i, gh / 2 ** i, gw / 2 ** i);
   const bottom = o.n_downsample_global;
-  total += o.n_blocks_global * 2 * stage(ngf1 * 2 ** bottom, gh / 2 ** bottom, gw / 2 ** bottom);
+  total += o.n_blocks_global * residualBlock(recompute, ngf1 * 2 ** bottom, gh / 2 ** bottom, gw / 2 ** bottom);
   // Each enhancer: front end at its scale, residual blocks at half of it, upsampling.
   for (let l = levels - 1; l >= 0; l--) {
     const eh = h / 2 ** l;
     const ew = w / 2 ** l;
     const ngf = o.ngf * 2 ** l;
     total += 2 * stage(ngf, eh, ew) + stage(2 * ngf, eh / 2, ew / 2);
-    total += o.n_blocks_local * 2 * stage(2 * ngf, eh / 2, ew / 2);
+    total += o.n_blocks_local * residualBlock(recompute, 2 * ngf, eh / 2, ew / 2);
   }
   return total;
 }
@@ -66,18 +86,23 @@ function discriminatorActivations(o: NetworkOptions, h: number, w: number, chann
 
 function vggActivations(h: number, w: number): number {
   const blocks: [number, number][] = [[64, 2], [128, 2], [256, 4], [512, 4], [512, 1]];
-  return blocks.reduce((sum, [c, n], i) => sum + 2 * n * c * (h / 4 ** i) * (w / 4 ** i) / 1, 0);
+  // Block i runs at 1/2^i of the image's height and width.
+  return blocks.reduce((sum, [c, n], i) => sum + 2 * n * c * (h / 2 ** i) * (w / 2 ** i), 0);
 }
 
 export function estimateMemory(
-  o: NetworkOptions & { batchSize: number; no_vgg_loss: boolean },
+  o: NetworkOptions & { batchSize: number; no_vgg_loss: boolean; recompute_blocks?: boolean },
   parameters: Record<string, number>,
   size: { height: number; width: number },
 ): MemoryEstimate {
+  const recompute = o.recompute_blocks ?? false;
   const copies = (net: string) => (net === 'D' ? 4 : 3);
-  const parameterBytes = Object.entries(parameters).reduce((sum, [net, n]) => sum + n * 4 * copies(net), 0);
+  // With --recompute_blocks the gradients of G's parameters outside the blocks are summed over the
+  // backward's portions before the update (src/torch/checkpoint.ts): one more copy of those.
+  const heldGradients = recompute && parameters.G !== undefined ? Math.max(0, parameters.G - residualBlockParameters(o)) : 0;
+  const parameterBytes = Object.entries(parameters).reduce((sum, [net, n]) => sum + n * 4 * copies(net), 0) + heldGradients * 4;
   const { height: h, width: w } = size;
-  const perImage = generatorActivations(o, h, w)
+  const perImage = generatorActivations(o, h, w, recompute)
     + 2 * discriminatorActivations(o, h, w, labelChannels(o) + o.output_nc)
     + (o.no_vgg_loss ? 0 : vggActivations(h, w));
   const activationBytes = perImage * 4 * o.batchSize;
@@ -85,8 +110,9 @@ export function estimateMemory(
   const counts = Object.entries(parameters).map(([k, n]) => `${k} ${(n / 1e6).toFixed(2)}M`).join(', ');
   const summary =
     `parameters: ${counts}; with Adam state (and D's gradients) ≈ ${(parameterBytes / MB).toFixed(0)} MB\n` +
-    `activations at ${w}×${h}, batch ${o.batchSize}: ≈ ${(activationBytes / MB).toFixed(0)} MB (an estimate; ` +
-    `lower it with a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, --batchSize, or --no_vgg_loss); ` +
+    `activations at ${w}×${h}, batch ${o.batchSize}${recompute ? ', G\'s residual blocks recomputed in the backward (--recompute_blocks)' : ''}: ` +
+    `≈ ${(activationBytes / MB).toFixed(0)} MB (an estimate, float32, validated against measured peaks on the CPU; ` +
+    `lower it with ${recompute ? '' : '--recompute_blocks, '}a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, --batchSize, or --no_vgg_loss); ` +
     `in all ≈ ${(totalBytes / MB).toFixed(0)} MB with libtorch's working memory`;
   return { parameterBytes, activationBytes, workspaceBytes: WORKSPACE_BYTES, totalBytes, summary };
 }

@@ -1,7 +1,7 @@
 // One pix2pixHD training iteration: fake = G(x); D on the fake and on the real image; G's loss
 // (GAN + feature matching + VGG) and D's loss ((D_fake + D_real) / 2), each back-propagated into
 // its own network and stepped. `losses` is the forward pass, `step` back-propagates and updates.
-import { autocast, backward, cat, type GradScaler, noGrad, tidy, type Tensor, zerosLike } from '../torch/index.js';
+import { autocast, backward, type BackwardFunction, cat, type GradScaler, noGrad, Recomputation, tidy, type Tensor, zerosLike } from '../torch/index.js';
 import { featureMatchingLoss, GANLoss, type VGGLoss } from '../losses/index.js';
 import type { DiscriminatorOutputs, MultiscaleDiscriminator } from '../models/index.js';
 import type { GeneratorInput } from '../run/generator-input.js';
@@ -11,7 +11,7 @@ export interface StepOptimizer {
   zeroGrad(setToNone?: boolean): void;
   step(): void;
   /** zeroGrad, backward into its parameters and step, updating each one inside the backward. */
-  backwardAndStep?(loss: Tensor): void;
+  backwardAndStep?(loss: Tensor, backwardFn?: BackwardFunction): void;
   readonly paramGroups: readonly { params: Tensor[] }[];
   materializeState?(): void;
 }
@@ -63,6 +63,12 @@ export interface TrainStepOptions {
   no_lsgan?: boolean;
   /** 'hinge': the hinge GAN loss (off by default: the official LSGAN / vanilla losses). */
   gan_mode?: '' | 'hinge';
+  /**
+   * --recompute_blocks: G's residual blocks keep only their inputs in the forward and are
+   * recomputed in G's backward (activation checkpointing), for less peak memory at the cost of
+   * one more forward of the blocks; the arithmetic, and so every weight, is the same.
+   */
+  recompute_blocks?: boolean;
 }
 
 /**
@@ -94,6 +100,8 @@ export interface ForwardResult {
 export class TrainStep {
   readonly criterionGAN: GANLoss;
   readonly lambdaFeat: number;
+  /** G's checkpointed residual blocks of the current step (--recompute_blocks), else null. */
+  readonly #recompute: Recomputation | null;
 
   constructor(readonly parts: TrainStepParts, readonly opts: TrainStepOptions) {
     if (opts.gan_mode === 'hinge' && opts.no_lsgan) throw new Error('--gan_mode hinge needs a discriminator without a sigmoid: drop --no_lsgan');
@@ -105,6 +113,11 @@ export class TrainStep {
     if (!opts.no_ganFeat_loss && !(parts.D.opts.getIntermFeat ?? true)) {
       throw new Error('feature matching needs a discriminator built with getIntermFeat (or set no_ganFeat_loss)');
     }
+    if (opts.recompute_blocks && parts.gradients) {
+      throw new Error('--recompute_blocks trains one process: with several ranks G\'s gradients are averaged by the data-parallel backward, which does not recompute; drop one of the two');
+    }
+    // The recomputed blocks run under the forward's autocast, so they compute what the forward did.
+    this.#recompute = opts.recompute_blocks ? new Recomputation((fn) => this.underAutocast(fn)) : null;
   }
 
   /** Replaces G's optimizer (G1 joins training after niter_fix_global epochs); the old one is the caller's. */
@@ -126,7 +139,7 @@ export class TrainStep {
     const { parts, opts } = this;
     const real = x.realImage;
     if (!real) throw new Error('training needs the real photo of every map');
-    const fake = parts.G.forward(x.input);
+    const fake = this.#recompute ? this.#recompute.record(x.input, (input) => parts.G.forward(input)) : parts.G.forward(x.input);
     const predFake = this.discriminate(x.condition, fake);
     const predReal = this.discriminate(x.condition, real);
     const predFakeForD = parts.fakePool ? parts.D.forward(parts.fakePool.query(cat([x.condition, fake.detach()], 1))) : predFake;
@@ -167,6 +180,16 @@ export class TrainStep {
    */
   step(input: StepInput | (() => StepInput), opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
     this.prepareBuffers();
+    // Whatever an interrupted step recorded is freed, here and at the end of this one.
+    this.#recompute?.clear();
+    try {
+      return this.#step(input, opts);
+    } finally {
+      this.#recompute?.clear();
+    }
+  }
+
+  #step(input: StepInput | (() => StepInput), opts: { keepFake?: boolean }): { losses: StepLosses; fake: Tensor | null } {
     const { parts } = this;
     return tidy(() => {
       // The forward in its own scope that keeps only the two losses (and the image to show):
@@ -199,8 +222,10 @@ export class TrainStep {
   /** G's update from its loss: inside the backward pass where the optimizer can (see Optimizer.backwardAndStep). */
   private backwardAndStepG(lossG: Tensor): void {
     const { optimizerG: opt, amp, gradients } = this.parts;
+    const recompute = this.#recompute;
+    const backwardG: BackwardFunction = recompute ? (o, g, b) => recompute.backward(o, g, b) : backward;
     if (this.updatesGInBackward() && opt.backwardAndStep) {
-      opt.backwardAndStep(lossG);
+      opt.backwardAndStep(lossG, backwardG);
       return;
     }
     if (gradients) {
@@ -208,7 +233,7 @@ export class TrainStep {
       gradients.averageGradients(this.scaled(lossG), trainable(opt));
     } else {
       opt.zeroGrad();
-      backward([this.scaled(lossG)], null, { inputs: trainable(opt) });
+      backwardG([this.scaled(lossG)], null, { inputs: trainable(opt) });
     }
     if (!amp || amp.scaler.unscale(trainable(opt))) opt.step();
   }
