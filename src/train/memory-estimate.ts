@@ -23,15 +23,15 @@ const MB = 1024 * 1024;
 const stage = (channels: number, h: number, w: number): number => 5 * channels * h * w;
 
 /**
- * A residual block keeps about six tensors of its size for backward (each padded input, each
- * conv's output, the ReLU's, the norms' own), fewer than two stages, as the add and the second
- * norm's output are not saved (measured: with --recompute_blocks the peak drops by about five per
- * block). With --recompute_blocks only its input is kept; its own activations live again during
- * its recomputed backward only, one block at a time, when the graphs of D, the VGG loss and G's
- * upper layers are already freed.
+ * A residual block keeps about seven tensors of its size for backward (its input and each padded
+ * input, which the reflection pads save, each conv's output, the ReLU's, the norms' own): fewer
+ * than two stages, as the add and the second norm's output are not saved (measured: with
+ * --recompute_blocks the peak drops by 5.5 to 6.5 of them per block). With --recompute_blocks only
+ * its input is kept; its own activations live again during its recomputed backward only, one
+ * block at a time, when the graphs of D, the VGG loss and G's upper layers are already freed.
  */
 const residualBlock = (recompute: boolean, channels: number, h: number, w: number): number =>
-  (recompute ? 1 : 6) * channels * h * w;
+  (recompute ? 1 : 7) * channels * h * w;
 
 /** Parameters of G's residual blocks (two 3×3 convs with biases each), from the options. */
 function residualBlockParameters(o: NetworkOptions): number {

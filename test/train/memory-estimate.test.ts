@@ -27,3 +27,14 @@ test('activations grow linearly with the batch and with the image area; the VGG 
   assert.ok(Math.abs(at({}, 512, 1024) / base - 4) < 1e-9, 'four times the pixels, four times the memory');
   assert.ok(at({ no_vgg_loss: true }, 256, 512) < base);
 });
+
+test('--recompute_blocks: each residual block keeps its input only, six block-sized tensors fewer; the summary says so', () => {
+  const p = { G: 1e6, D: 1 };
+  const kept = estimateMemory(options, p, { height: 256, width: 512 });
+  const recomputed = estimateMemory({ ...options, recompute_blocks: true }, p, { height: 256, width: 512 });
+  // G1 (ngf 64) at 256×128 has 9 blocks of 1024 channels at 16×8; the enhancer 3 blocks of 64 at 256×128.
+  const blockElements = 9 * 1024 * 16 * 8 + 3 * 64 * 256 * 128;
+  assert.equal(kept.activationBytes - recomputed.activationBytes, 6 * blockElements * 4);
+  assert.match(recomputed.summary, /recomputed in the backward \(--recompute_blocks\)/);
+  assert.match(kept.summary, /lower it with --recompute_blocks/);
+});

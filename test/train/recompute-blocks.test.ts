@@ -9,6 +9,7 @@ import { Adam, cat, dispose, liveTensorCount, noGrad, tensor, tidy, type Tensor,
 import { Encoder, initWeights, LocalEnhancer, MultiscaleDiscriminator, ResnetBlock, Vgg19Features } from '../../src/models/index.js';
 import { VGGLoss } from '../../src/losses/index.js';
 import { TrainStep, type StepLosses, type StepOptimizer } from '../../src/train/step.js';
+import { checkRecompute } from '../../src/train/trainer.js';
 import { uniform } from '../models/helpers.js';
 
 interface Trained {
@@ -109,4 +110,12 @@ test('--recompute_blocks refuses what a recomputed block would compute different
     x.dispose();
     for (const m of [D, batchNorm, dropout]) m.dispose();
   }
+});
+
+test('the trainer refuses --recompute_blocks with --norm batch or several ranks before anything is written', () => {
+  const config = (norm: string, recompute_blocks: boolean) => ({ network: { norm } as never, train: { recompute_blocks } });
+  assert.throws(() => checkRecompute(config('batch', true), 1), /--recompute_blocks with --norm batch/);
+  assert.throws(() => checkRecompute(config('instance', true), 2), /--recompute_blocks trains one process, and this job has 2 ranks/);
+  checkRecompute(config('instance', true), 1);
+  checkRecompute(config('batch', false), 2);
 });
