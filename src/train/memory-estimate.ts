@@ -7,9 +7,11 @@ import { generatorInputChannels, labelChannels } from '../models/from-options.js
 export interface MemoryEstimate {
   parameterBytes: number;
   activationBytes: number;
+  /** The frozen VGG19 of the perceptual loss (its weights only: no gradients, no Adam state). */
+  vggWeightBytes: number;
   /** libtorch's own working memory during a step (convolution workspaces, pools), measured. */
   workspaceBytes: number;
-  /** All three: what the training process needs beyond its runtime, compared with a measured peak in test/train/memory-peak.test.ts. */
+  /** All of these: what the training process needs beyond its runtime, compared with a measured peak in test/train/memory-peak.test.ts. */
   totalBytes: number;
   summary: string;
 }
@@ -42,6 +44,9 @@ function residualBlockParameters(o: NetworkOptions): number {
   return total;
 }
 
+/** Parameters of VGG19's layers up to relu5_1 (13 convolutions), what the perceptual loss loads. */
+export const VGG19_LOSS_PARAMETERS = 12_944_960;
+
 /** What one training step of libtorch holds beyond the tensors counted here, measured on the CPU. */
 const WORKSPACE_BYTES = 200 * MB;
 
@@ -67,17 +72,23 @@ function generatorActivations(o: NetworkOptions, h: number, w: number, recompute
   return total;
 }
 
-function discriminatorActivations(o: NetworkOptions, h: number, w: number, channels: number): number {
+/**
+ * One pass of the multi-scale D. `backpropagated`: a pass whose graph was back-propagated and
+ * freed already (--D_real_first on the real image): its input and what only the backward needed
+ * go, two tensors a stage less (measured: the peak drops by the input and 1.3 to 2.3 tensors a
+ * stage; the layers' outputs stay, for feature matching).
+ */
+function discriminatorActivations(o: NetworkOptions, h: number, w: number, channels: number, backpropagated = false): number {
   let total = 0;
   const ndf = o.ndf ?? 64;
   for (let s = 0; s < (o.num_D ?? 2); s++) {
     const sh = h / 2 ** s;
     const sw = w / 2 ** s;
-    total += channels * sh * sw;
+    if (!backpropagated) total += channels * sh * sw;
     let c = ndf;
     for (let l = 0; l <= (o.n_layers_D ?? 3); l++) {
       const f = 2 ** Math.min(l + 1, o.n_layers_D ?? 3);
-      total += stage(Math.min(c, 512), sh / f, sw / f);
+      total += stage(Math.min(c, 512), sh / f, sw / f) * (backpropagated ? 3 / 5 : 1);
       c *= 2;
     }
   }
@@ -91,7 +102,7 @@ function vggActivations(h: number, w: number): number {
 }
 
 export function estimateMemory(
-  o: NetworkOptions & { batchSize: number; no_vgg_loss: boolean; recompute_blocks?: boolean },
+  o: NetworkOptions & { batchSize: number; no_vgg_loss: boolean; recompute_blocks?: boolean; D_real_first?: boolean },
   parameters: Record<string, number>,
   size: { height: number; width: number },
 ): MemoryEstimate {
@@ -103,16 +114,19 @@ export function estimateMemory(
   const parameterBytes = Object.entries(parameters).reduce((sum, [net, n]) => sum + n * 4 * copies(net), 0) + heldGradients * 4;
   const { height: h, width: w } = size;
   const perImage = generatorActivations(o, h, w, recompute)
-    + 2 * discriminatorActivations(o, h, w, labelChannels(o) + o.output_nc)
+    + discriminatorActivations(o, h, w, labelChannels(o) + o.output_nc)
+    + discriminatorActivations(o, h, w, labelChannels(o) + o.output_nc, o.D_real_first ?? false)
     + (o.no_vgg_loss ? 0 : vggActivations(h, w));
   const activationBytes = perImage * 4 * o.batchSize;
-  const totalBytes = parameterBytes + activationBytes + WORKSPACE_BYTES;
+  const vggWeightBytes = o.no_vgg_loss ? 0 : VGG19_LOSS_PARAMETERS * 4;
+  const totalBytes = parameterBytes + vggWeightBytes + activationBytes + WORKSPACE_BYTES;
   const counts = Object.entries(parameters).map(([k, n]) => `${k} ${(n / 1e6).toFixed(2)}M`).join(', ');
   const summary =
     `parameters: ${counts}; with Adam state (and D's gradients) ≈ ${(parameterBytes / MB).toFixed(0)} MB\n` +
-    `activations at ${w}×${h}, batch ${o.batchSize}${recompute ? ', G\'s residual blocks recomputed in the backward (--recompute_blocks)' : ''}: ` +
+    `activations at ${w}×${h}, batch ${o.batchSize}${recompute ? ', G\'s residual blocks recomputed in the backward (--recompute_blocks)' : ''}` +
+    `${o.D_real_first ? ', D\'s real pass back-propagated first (--D_real_first)' : ''}: ` +
     `≈ ${(activationBytes / MB).toFixed(0)} MB (an estimate, float32, validated against measured peaks on the CPU; ` +
-    `lower it with ${recompute ? '' : '--recompute_blocks, '}a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, --batchSize, or --no_vgg_loss); ` +
-    `in all ≈ ${(totalBytes / MB).toFixed(0)} MB with libtorch's working memory`;
-  return { parameterBytes, activationBytes, workspaceBytes: WORKSPACE_BYTES, totalBytes, summary };
+    `lower it with ${recompute ? '' : '--recompute_blocks, '}${o.D_real_first ? '' : '--D_real_first, '}a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, --batchSize, or --no_vgg_loss); ` +
+    `in all ≈ ${(totalBytes / MB).toFixed(0)} MB with ${vggWeightBytes ? 'the VGG19 weights and ' : ''}libtorch's working memory`;
+  return { parameterBytes, vggWeightBytes, activationBytes, workspaceBytes: WORKSPACE_BYTES, totalBytes, summary };
 }

@@ -69,6 +69,13 @@ export interface TrainStepOptions {
    * one more forward of the blocks; the arithmetic, and so every weight, is the same.
    */
   recompute_blocks?: boolean;
+  /**
+   * --D_real_first: D's pass on the real image and the backward of its loss term run before G's
+   * forward, so that graph is freed before G's, D's pass on the fake and the VGG loss are built,
+   * instead of being held beside them; only its features stay, for feature matching. Each of D's
+   * gradients is then the same two terms summed in the other order (exactly the same number).
+   */
+  D_real_first?: boolean;
 }
 
 /**
@@ -88,6 +95,15 @@ export interface StepLosses {
 }
 
 /** The loss tensors of one forward pass, with the generated image. */
+/** D's pass on the real image, made and back-propagated before the rest (--D_real_first). */
+export interface RealPass {
+  /** G's input, built with the real pass (the encoder runs inside it). */
+  x: StepInput;
+  /** D's outputs on the real image, their graph already back-propagated and freed. */
+  predReal: DiscriminatorOutputs;
+  D_real: Tensor;
+}
+
 export interface ForwardResult {
   fake: Tensor;
   G_GAN: Tensor;
@@ -113,6 +129,9 @@ export class TrainStep {
     if (!opts.no_ganFeat_loss && !(parts.D.opts.getIntermFeat ?? true)) {
       throw new Error('feature matching needs a discriminator built with getIntermFeat (or set no_ganFeat_loss)');
     }
+    if (opts.D_real_first && parts.gradients) {
+      throw new Error('--D_real_first trains one process: with several ranks D\'s gradients are averaged in one backward of its whole loss; drop one of the two');
+    }
     if (opts.recompute_blocks && parts.gradients) {
       throw new Error('--recompute_blocks trains one process: with several ranks G\'s gradients are averaged by the data-parallel backward, which does not recompute; drop one of the two');
     }
@@ -135,18 +154,18 @@ export class TrainStep {
    * once, for both networks' losses (each loss later back-propagates only into its own network);
    * with an image pool D's own loss judges a fake drawn from the pool instead, as the official code.
    */
-  losses(x: StepInput): ForwardResult {
+  losses(x: StepInput, realPass: RealPass | null = null): ForwardResult {
     const { parts, opts } = this;
     const real = x.realImage;
     if (!real) throw new Error('training needs the real photo of every map');
     const fake = this.#recompute ? this.#recompute.record(x.input, (input) => parts.G.forward(input)) : parts.G.forward(x.input);
     const predFake = this.discriminate(x.condition, fake);
-    const predReal = this.discriminate(x.condition, real);
+    const predReal = realPass ? realPass.predReal : this.discriminate(x.condition, real);
     const predFakeForD = parts.fakePool ? parts.D.forward(parts.fakePool.query(cat([x.condition, fake.detach()], 1))) : predFake;
     return {
       fake,
       D_fake: this.criterionGAN.forward(predFakeForD, false),
-      D_real: this.criterionGAN.forward(predReal, true),
+      D_real: realPass ? realPass.D_real : this.criterionGAN.forward(predReal, true),
       G_GAN: this.criterionGAN.forward(predFake, true, false),
       G_GAN_Feat: opts.no_ganFeat_loss
         ? null
@@ -195,14 +214,16 @@ export class TrainStep {
       // The forward in its own scope that keeps only the two losses (and the image to show):
       // every other activation is then held by the autograd graph alone, which backward frees as
       // it goes, so the peak memory is that of the graph, not of every tensor the forward made.
+      parts.optimizerD.zeroGrad(parts.gradients !== undefined && parts.gradients !== null);
+      const realPass = this.opts.D_real_first ? this.realPassFirst(input) : null;
       const { lossG, lossD, losses, shown } = this.underAutocast(() => tidy(() => {
-        const r = this.losses(typeof input === 'function' ? input() : input);
+        const r = this.losses(realPass ? realPass.x : typeof input === 'function' ? input() : input, realPass);
         return {
-          lossG: this.generatorLoss(r), lossD: this.discriminatorLoss(r), losses: this.lossValues(r),
+          // D's real term is back-propagated already: what is left of D's loss is its fake term.
+          lossG: this.generatorLoss(r), lossD: realPass ? r.D_fake.mul(0.5) : this.discriminatorLoss(r), losses: this.lossValues(r),
           shown: opts.keepFake ? noGrad(() => r.fake.detach()) : null,
         };
       }));
-      parts.optimizerD.zeroGrad(parts.gradients !== undefined && parts.gradients !== null);
       // D's loss first, keeping the graph G's loss shares; dropping lossD then frees D's pass on
       // the real image, and G's backward (not retained) frees the rest as it goes, updating each
       // of G's parameters as soon as its gradient is complete (D's weights, which that backward
@@ -217,6 +238,21 @@ export class TrainStep {
       parts.amp?.scaler.update();
       return { losses, fake: shown };
     });
+  }
+
+  /**
+   * --D_real_first: G's input, D's pass on the real image and its loss, whose half (its share of
+   * D's loss, (D_fake + D_real) / 2) is back-propagated into D's gradients now, freeing that graph.
+   */
+  private realPassFirst(input: StepInput | (() => StepInput)): RealPass {
+    const { x, predReal, D_real } = this.underAutocast(() => tidy(() => {
+      const x = typeof input === 'function' ? input() : input;
+      if (!x.realImage) throw new Error('training needs the real photo of every map');
+      const predReal = this.discriminate(x.condition, x.realImage);
+      return { x, predReal, D_real: this.criterionGAN.forward(predReal, true) };
+    }));
+    tidy(() => backward([this.scaled(D_real.mul(0.5))], null, { inputs: trainable(this.parts.optimizerD) }));
+    return { x, predReal, D_real };
   }
 
   /** G's update from its loss: inside the backward pass where the optimizer can (see Optimizer.backwardAndStep). */

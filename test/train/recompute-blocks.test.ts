@@ -30,7 +30,7 @@ function residualBlocks(m: nn.Module): ResnetBlock[] {
  * input (E's parameters are reached from two of the backward's portions), feature matching and
  * the VGG loss. `inBackward` false: G's optimizer leaves gradients in .grad and steps after.
  */
-function train(recompute: boolean, inBackward: boolean): Trained {
+function train(savers: { recompute_blocks?: boolean; D_real_first?: boolean }, inBackward: boolean): Trained {
   const G = initWeights(new LocalEnhancer({ input_nc: 4 + 3, output_nc: 3, ngf: 4, n_downsample_global: 2, n_blocks_global: 2, n_local_enhancers: 1, n_blocks_local: 2 }), { seed: 1 });
   const E = initWeights(new Encoder({ input_nc: 3, output_nc: 3, nef: 4, n_downsample_E: 1 }), { seed: 2 });
   const D = initWeights(new MultiscaleDiscriminator({ input_nc: 4 + 3, ndf: 4, n_layers_D: 2, num_D: 2 }), { seed: 3 });
@@ -47,7 +47,7 @@ function train(recompute: boolean, inBackward: boolean): Trained {
   const realImage = uniform([1, 3, 32, 32], 2);
   const inst = tensor(Array.from({ length: 1024 }, (_, i) => (i % 32 < 16 ? 1 : 2)), [1, 1, 32, 32], { dtype: 'int64' });
   try {
-    const step = new TrainStep({ G, D, vggLoss: new VGGLoss(vgg), optimizerG, optimizerD }, { num_D: 2, n_layers_D: 2, recompute_blocks: recompute });
+    const step = new TrainStep({ G, D, vggLoss: new VGGLoss(vgg), optimizerG, optimizerD }, { num_D: 2, n_layers_D: 2, ...savers });
     const batch = () => ({ condition: inputLabel, input: cat([inputLabel, E.forward(realImage, inst)], 1), realImage });
     const losses: StepLosses[] = [];
     const live: number[] = [];
@@ -77,8 +77,8 @@ function assertSameTraining(a: Trained, b: Trained): void {
 
 for (const inBackward of [true, false]) {
   test(`recomputing G's residual blocks trains bitwise the same as keeping them (G ${inBackward ? 'updated inside its backward' : 'stepped from .grad'})`, () => {
-    const kept = train(false, inBackward);
-    const recomputed = train(true, inBackward);
+    const kept = train({}, inBackward);
+    const recomputed = train({ recompute_blocks: true }, inBackward);
     try {
       // 4 blocks × 3 iterations: once each without, once more in each backward with the option.
       assert.equal(kept.blockForwards, 12);
@@ -90,6 +90,20 @@ for (const inBackward of [true, false]) {
     }
   });
 }
+
+test('--D_real_first (alone and with --recompute_blocks) trains bitwise the same as the official order', () => {
+  const plain = train({}, true);
+  const realFirst = train({ D_real_first: true }, true);
+  const both = train({ D_real_first: true, recompute_blocks: true }, true);
+  try {
+    assertSameTraining(plain, realFirst);
+    assertSameTraining(plain, both);
+    assert.equal(both.blockForwards, 24);
+    assert.equal(realFirst.live[1], realFirst.live[0], 'nothing of the real pass outlives its step');
+  } finally {
+    dispose([[...plain.weights.values()], [...realFirst.weights.values()], [...both.weights.values()]]);
+  }
+});
 
 test('--recompute_blocks refuses what a recomputed block would compute differently, and data-parallel gradients', () => {
   // G is a single residual block here: 4 channels in and out, D sees 4 + 4.
@@ -104,6 +118,8 @@ test('--recompute_blocks refuses what a recomputed block would compute different
     assert.throws(() => stepWith(batchNorm).step({ condition: x, input: x, realImage: x }), /--recompute_blocks: batch norm updates its running statistics/);
     assert.throws(() => stepWith(dropout).step({ condition: x, input: x, realImage: x }), /--recompute_blocks: dropout/);
     assert.throws(() => stepWith(new ResnetBlock(4), { gradients: true }), /--recompute_blocks trains one process/);
+    assert.throws(() => new TrainStep({ G: batchNorm, D, optimizerG: new Adam(batchNorm.parameters()), optimizerD: new Adam(D.parameters()), gradients: { averageGradients: () => undefined } },
+      { num_D: 1, n_layers_D: 1, no_vgg_loss: true, D_real_first: true }), /--D_real_first trains one process/);
     // The refusals are the option's: without it the batch-norm block trains.
     stepWith(batchNorm, { recompute_blocks: false }).step({ condition: x, input: x, realImage: x });
   } finally {
@@ -112,10 +128,12 @@ test('--recompute_blocks refuses what a recomputed block would compute different
   }
 });
 
-test('the trainer refuses --recompute_blocks with --norm batch or several ranks before anything is written', () => {
-  const config = (norm: string, recompute_blocks: boolean) => ({ network: { norm } as never, train: { recompute_blocks } });
+test('the trainer refuses --recompute_blocks with --norm batch or several ranks, --D_real_first with several ranks, before anything is written', () => {
+  const config = (norm: string, recompute_blocks: boolean, D_real_first = false) => ({ network: { norm } as never, train: { recompute_blocks, D_real_first } });
   assert.throws(() => checkRecompute(config('batch', true), 1), /--recompute_blocks with --norm batch/);
   assert.throws(() => checkRecompute(config('instance', true), 2), /--recompute_blocks trains one process, and this job has 2 ranks/);
   checkRecompute(config('instance', true), 1);
   checkRecompute(config('batch', false), 2);
+  assert.throws(() => checkRecompute(config('instance', false, true), 2), /--D_real_first trains one process/);
+  checkRecompute(config('batch', false, true), 1);
 });
