@@ -7,7 +7,7 @@ import { applyDebug, applyRunOptions, loadRunOptions, runConfig, runDir, saveRun
 import { trainingBatches } from '../../train/data-source.js';
 import { estimateMemory } from '../../train/memory-estimate.js';
 import { LossLog, ProgressBar, readLossLog, writeTrainingPage, type Sample } from '../../train/report/index.js';
-import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
+import { checkPrecision, checkRecompute, train, type TrainResult } from '../../train/trainer.js';
 import { prepareRuntime } from '../run-command.js';
 import { assertBackendAvailable, nn } from '../../torch/index.js';
 import { launchEnvFrom } from '../../dist/launch-env.js';
@@ -36,6 +36,8 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   checkPrecision(baseConfig);
   // One process asked to train on several: start the ranks here, as torchrun would, and wait.
   const nproc = launch ? 0 : launcherRanks(baseConfig);
+  // The memory savers are refused where they cannot keep the numbers, before any rank starts.
+  checkRecompute(baseConfig, launch ? launch.worldSize : Math.max(nproc, 1));
   if (nproc > 1) {
     checkDataParallel(baseConfig, nproc);
     // Said once here, not by every rank.
