@@ -54,7 +54,10 @@ export interface RecomputedBackwardOptions {
 }
 
 /**
- * The segments of one forward pass and the backward through them. `context` wraps each
+ * The segments of one forward pass and the backward through them. What it does not support: a
+ * tensor made before a segment and used again after it (a connection around the segment: the
+ * backward of the later part frees the graph the segment's input still needs), which is a clear
+ * error in the backward; G's residual blocks keep their connection inside the segment. `context` wraps each
  * recomputation (the forward's autocast region, so the recomputed segment runs the same kernels).
  */
 export class Recomputation {
@@ -130,7 +133,21 @@ export class Recomputation {
       // this segment's input holds is freed when its alias is disposed, just after.
       const portion = (
         from: readonly Tensor[], fromGrads: readonly Tensor[] | null, pending: readonly Segment[],
-        current: Segment | null, extra: Tensor | null, retainGraph = false,
+        current: Segment | null, extra: Tensor | null, retainGraph = false, into: 'segment' | null = null,
+      ): Tensor | null => {
+        try {
+          return portionOf(from, fromGrads, pending, current, extra, retainGraph);
+        } catch (e) {
+          // The engine's own message would point at retain_graph, which is not the way out here.
+          if (into && /backward through the graph a second time/.test((e as Error).message)) {
+            throw new Error('recomputation: a tensor made before a checkpointed segment is also used after it (a connection around the segment), whose graph the backward of the later part has already freed; checkpoint the whole span it skips, or nothing inside it');
+          }
+          throw e;
+        }
+      };
+      const portionOf = (
+        from: readonly Tensor[], fromGrads: readonly Tensor[] | null, pending: readonly Segment[],
+        current: Segment | null, extra: Tensor | null, retainGraph: boolean,
       ): Tensor | null => {
         const leaves = pending.map((s) => s.output);
         let extraGrad: Tensor | null = null;
@@ -185,7 +202,7 @@ export class Recomputation {
         const pending = segments.slice(0, k);
         if (s.grad === null) continue; // The output did not reach the loss.
         if (s.fn === null) {
-          portion([s.input], [s.grad], pending, null, null);
+          portion([s.input], [s.grad], pending, null, null, false, 'segment');
           disposeSegment(s);
           continue;
         }
@@ -196,7 +213,7 @@ export class Recomputation {
           const y = this.context(() => fn(x));
           const dx = portion([y], [s.grad!], pending, s, x.requiresGrad ? x : null);
           // The input's gradient goes on into the graph it came from (through the alias).
-          if (dx !== null && s.input.requiresGrad) portion([s.input], [dx], pending, null, null, true);
+          if (dx !== null && s.input.requiresGrad) portion([s.input], [dx], pending, null, null, true, 'segment');
           (dx as Tensor | null)?.dispose();
           disposeSegment(s);
         });
