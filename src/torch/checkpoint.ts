@@ -54,11 +54,11 @@ export interface RecomputedBackwardOptions {
 }
 
 /**
- * The segments of one forward pass and the backward through them. What it does not support: a
- * tensor made before a segment and used again after it (a connection around the segment: the
- * backward of the later part frees the graph the segment's input still needs), which is a clear
- * error in the backward; G's residual blocks keep their connection inside the segment. `context` wraps each
+ * The segments of one forward pass and the backward through them. `context` wraps each
  * recomputation (the forward's autocast region, so the recomputed segment runs the same kernels).
+ * Not supported: a tensor made before a segment and used again after it (a connection around the
+ * segment: the backward of the later part frees the graph the segment's input still needs), a
+ * clear error in the backward; G's residual blocks keep their connection inside the segment.
  */
 export class Recomputation {
   #segments: Segment[] = [];
@@ -121,33 +121,15 @@ export class Recomputation {
     this.#segments = [];
     const userInputs = opts.inputs ?? null;
     const { onGrad } = opts;
-    const indexOf = new Map<Tensor, number>(userInputs ? userInputs.map((t, i) => [t, i]) : []);
     const owner = new Map<Tensor, Segment>();
     for (const s of segments) for (const p of s.params) owner.set(p, s);
     const deferred = new Map<number, Tensor>();
     try {
       // One portion: backward from `from` with `fromGrads`, into the user's inputs, the outputs
       // of the segments not yet recomputed, and `extra` (a recomputed segment's input).
-      // `retainGraph`: the graph before a segment may be shared with an older segment's input
-      // (an encoder feeding both G1 and the enhancer), which must still find it; the part only
-      // this segment's input holds is freed when its alias is disposed, just after.
       const portion = (
         from: readonly Tensor[], fromGrads: readonly Tensor[] | null, pending: readonly Segment[],
-        current: Segment | null, extra: Tensor | null, retainGraph = false, into: 'segment' | null = null,
-      ): Tensor | null => {
-        try {
-          return portionOf(from, fromGrads, pending, current, extra, retainGraph);
-        } catch (e) {
-          // The engine's own message would point at retain_graph, which is not the way out here.
-          if (into && /backward through the graph a second time/.test((e as Error).message)) {
-            throw new Error('recomputation: a tensor made before a checkpointed segment is also used after it (a connection around the segment), whose graph the backward of the later part has already freed; checkpoint the whole span it skips, or nothing inside it');
-          }
-          throw e;
-        }
-      };
-      const portionOf = (
-        from: readonly Tensor[], fromGrads: readonly Tensor[] | null, pending: readonly Segment[],
-        current: Segment | null, extra: Tensor | null, retainGraph: boolean,
+        current: Segment | null, extra: Tensor | null, retainGraph = false,
       ): Tensor | null => {
         const leaves = pending.map((s) => s.output);
         let extraGrad: Tensor | null = null;
@@ -196,13 +178,27 @@ export class Recomputation {
         return extraGrad;
       };
 
+      // A segment's input gradient goes on into the graph that made the input (through its alias).
+      // `retainGraph`: that graph may be shared with an older segment's input (two segments fed
+      // from one tensor), which must still find it; what only this input holds is freed when the
+      // alias is disposed, just after.
+      const intoInputGraph = (s: Segment, grad: Tensor, pending: readonly Segment[], retainGraph: boolean) => {
+        try {
+          portion([s.input], [grad], pending, null, null, retainGraph);
+        } catch (e) {
+          // The engine's own message would point at retain_graph, which is not the way out here.
+          if (!/backward through the graph a second time/.test((e as Error).message)) throw e;
+          throw new Error('recomputation: a tensor made before a checkpointed segment is also used after it (a connection around the segment), whose graph the backward of the later part has already freed; checkpoint the whole span it skips, or nothing inside it');
+        }
+      };
+
       portion(outputs, grads ?? null, segments, null, null);
       for (let k = segments.length - 1; k >= 0; k--) {
         const s = segments[k]!;
         const pending = segments.slice(0, k);
         if (s.grad === null) continue; // The output did not reach the loss.
         if (s.fn === null) {
-          portion([s.input], [s.grad], pending, null, null, false, 'segment');
+          intoInputGraph(s, s.grad, pending, false);
           disposeSegment(s);
           continue;
         }
@@ -212,8 +208,7 @@ export class Recomputation {
           if (s.input.requiresGrad) x.requiresGrad_(true);
           const y = this.context(() => fn(x));
           const dx = portion([y], [s.grad!], pending, s, x.requiresGrad ? x : null);
-          // The input's gradient goes on into the graph it came from (through the alias).
-          if (dx !== null && s.input.requiresGrad) portion([s.input], [dx], pending, null, null, true, 'segment');
+          if (dx !== null && s.input.requiresGrad) intoInputGraph(s, dx, pending, true);
           (dx as Tensor | null)?.dispose();
           disposeSegment(s);
         });
