@@ -1,7 +1,7 @@
 // One side of bench/train.ts: this project's training iteration on the configuration the
 // official ref_step.py times (same networks, losses, optimizer and input construction), in its
 // own process so that its peak memory is its own. Prints one JSON line.
-//   tsx bench/train-step-ours.ts --net local --ngf 32 --w 512 --h 256 --iters 3 [--no_vgg]
+//   tsx bench/train-step-ours.ts --net local --ngf 32 --w 512 --h 256 --iters 3 [--no_vgg] [--recompute_blocks] [--D_real_first]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildDiscriminator, buildGenerator, type NetworkOptions } from '../src/models/from-options.js';
@@ -18,6 +18,7 @@ const { values: a } = parseArgs({
     num_D: { type: 'string', default: '2' }, n_layers_D: { type: 'string', default: '3' }, iters: { type: 'string', default: '3' },
     no_vgg: { type: 'boolean', default: false }, threads: { type: 'string', default: '0' }, seed: { type: 'string', default: '0' },
     device: { type: 'string', default: 'cpu' },
+    recompute_blocks: { type: 'boolean', default: false }, D_real_first: { type: 'boolean', default: false },
   },
 });
 if (Number(a.threads) > 0) T.setNumThreads(Number(a.threads));
@@ -39,7 +40,7 @@ const optimizerG = new T.Adam(G.parameters(), { lr: 2e-4, betas: [0.5, 0.999] })
 const optimizerD = new T.Adam(D.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
 const step = new TrainStep(
   { G, D, vggLoss: vgg ? new VGGLoss(vgg) : null, optimizerG, optimizerD },
-  { num_D: o.num_D!, n_layers_D: o.n_layers_D!, lambda_feat: 10, no_vgg_loss: a.no_vgg },
+  { num_D: o.num_D!, n_layers_D: o.n_layers_D!, lambda_feat: 10, no_vgg_loss: a.no_vgg, recompute_blocks: a.recompute_blocks, D_real_first: a.D_real_first },
 );
 // As ref_step.py: random class ids per pixel, the instance map equal to the label map.
 const label = T.keep(T.randint(0, labelNc, [1, 1, h, w], { device }));
@@ -66,6 +67,6 @@ for (let i = 0; i < Number(a.iters); i++) {
 const sorted = [...times].sort((x, y) => x - y);
 const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
 console.log(JSON.stringify({
-  impl: 'pix2pixhd-ts', device, threads: T.getNumThreads(), net: a.net, w, h, label_nc: labelNc, ngf: o.ngf, vgg: !a.no_vgg,
+  impl: 'pix2pixhd-ts', recompute_blocks: a.recompute_blocks, D_real_first: a.D_real_first, device, threads: T.getNumThreads(), net: a.net, w, h, label_nc: labelNc, ngf: o.ngf, vgg: !a.no_vgg,
   sec_per_iter: sorted[sorted.length >> 1], all: times, losses, peak_rss_mb: hwm ? Number(hwm[1]) / 1024 : null,
 }));

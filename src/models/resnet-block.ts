@@ -1,7 +1,7 @@
 // The residual block of both generators: x + (pad, 3×3 conv, norm, ReLU, [dropout], pad, 3×3
 // conv, norm). Its layers live in the child `conv_block`, indexed as the official module's are
 // (`conv_block.1.weight`, `conv_block.5.weight` with reflect or replicate padding).
-import { nn, tidy, type Tensor } from '../torch/index.js';
+import { checkpoint, isRecomputing, nn, tidy, type Tensor } from '../torch/index.js';
 import { normLayer, type NormType } from './norm.js';
 
 export type PaddingType = 'reflect' | 'replicate' | 'zero';
@@ -23,6 +23,8 @@ function padLayers(type: PaddingType): { layers: nn.Layer[]; convPadding: number
 
 export class ResnetBlock extends nn.Layer {
   readonly conv_block: nn.Sequential;
+  /** Why a training forward of this block cannot be recomputed in the backward (null: it can). */
+  readonly #notRecomputable: string | null;
 
   constructor(readonly dim: number, opts: ResnetBlockOptions = {}) {
     super();
@@ -38,9 +40,19 @@ export class ResnetBlock extends nn.Layer {
       }
     }
     this.conv_block = this.registerModule('conv_block', new nn.Sequential(...layers));
+    this.#notRecomputable = norm === 'batch'
+      ? 'batch norm updates its running statistics in every training forward, so a recomputed block would update them twice'
+      : opts.use_dropout ? 'dropout draws new random numbers in every training forward, so a recomputed block would differ from the one trained' : null;
   }
 
+  /**
+   * x + conv_block(x). Inside a Recomputation's recording (training with --recompute_blocks) the
+   * block is one checkpointed segment: only x is kept for the backward, which recomputes the rest.
+   */
   forward(x: Tensor): Tensor {
-    return tidy(() => x.add(this.conv_block.forward(x)));
+    if (this.#notRecomputable !== null && this.training && isRecomputing()) {
+      throw new Error(`--recompute_blocks: ${this.#notRecomputable}; train without --recompute_blocks (or with --norm instance)`);
+    }
+    return checkpoint((input) => tidy(() => input.add(this.conv_block.forward(input))), x, this.parameters());
   }
 }

@@ -41,6 +41,12 @@ export function backward(
   );
 }
 
+/** backward's shape: what a caller may put in its place (a backward through recomputed segments, see checkpoint.ts). */
+export type BackwardFunction = (
+  outputs: readonly Tensor[], grads?: readonly Tensor[] | null,
+  opts?: { inputs?: readonly Tensor[]; onGrad?: (index: number, grad: Tensor) => void },
+) => void;
+
 /** Seeds libtorch's global generator (torch.manual_seed). */
 export function manualSeed(seed: number): void {
   native.manualSeed(seed);

@@ -10,3 +10,4 @@ export { SGD, type SgdHyper } from './optim/sgd.js';
 export { autocast, deviceTypeOf, GradScaler, type GradScalerOptions } from './amp.js';
 export { copyFromRaw, loadTensorDict, readRawStateDict, saveTensorDict, tensorFromRaw, tensorToRaw } from './serialization.js';
 export { ProcessGroup, Work, assertBackendAvailable, distributedAvailable, type DistBackend, type ReduceOp, type InitProcessGroupOptions } from './distributed.js';
+export { checkpoint, isRecomputing, Recomputation, type RecomputedBackwardOptions } from './checkpoint.js';

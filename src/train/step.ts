@@ -2,7 +2,7 @@
 // (GAN + feature matching + VGG) and D's loss ((D_fake + D_real) / 2), each back-propagated into
 // its own network and stepped. `losses` is the forward pass, `step` back-propagates and updates.
 import type { OnehotLayout } from '../models/onehot-input.js';
-import { autocast, backward, cat, type GradScaler, noGrad, tidy, type Tensor, zerosLike } from '../torch/index.js';
+import { autocast, backward, type BackwardFunction, cat, type GradScaler, noGrad, Recomputation, tidy, type Tensor, zerosLike } from '../torch/index.js';
 import { featureMatchingLoss, GANLoss, type VGGLoss } from '../losses/index.js';
 import type { DiscriminatorOutputs, MultiscaleDiscriminator } from '../models/index.js';
 import type { GeneratorInput } from '../run/generator-input.js';
@@ -12,7 +12,7 @@ export interface StepOptimizer {
   zeroGrad(setToNone?: boolean): void;
   step(): void;
   /** zeroGrad, backward into its parameters and step, updating each one inside the backward. */
-  backwardAndStep?(loss: Tensor): void;
+  backwardAndStep?(loss: Tensor, backwardFn?: BackwardFunction): void;
   readonly paramGroups: readonly { params: Tensor[] }[];
   materializeState?(): void;
 }
@@ -64,6 +64,19 @@ export interface TrainStepOptions {
   no_lsgan?: boolean;
   /** 'hinge': the hinge GAN loss (off by default: the official LSGAN / vanilla losses). */
   gan_mode?: '' | 'hinge';
+  /**
+   * --recompute_blocks: G's residual blocks keep only their inputs in the forward and are
+   * recomputed in G's backward (activation checkpointing), for less peak memory at the cost of
+   * one more forward of the blocks; the arithmetic, and so every weight, is the same.
+   */
+  recompute_blocks?: boolean;
+  /**
+   * --D_real_first: D's pass on the real image and the backward of its loss term run before G's
+   * forward, so that graph is freed before G's, D's pass on the fake and the VGG loss are built,
+   * instead of being held beside them; only its features stay, for feature matching. Each of D's
+   * gradients is then the same two terms summed in the other order (exactly the same number).
+   */
+  D_real_first?: boolean;
 }
 
 /**
@@ -83,6 +96,15 @@ export interface StepLosses {
 }
 
 /** The loss tensors of one forward pass, with the generated image. */
+/** D's pass on the real image, made and back-propagated before the rest (--D_real_first). */
+export interface RealPass {
+  /** G's input, built with the real pass (the encoder runs inside it). */
+  x: StepInput;
+  /** D's outputs on the real image, their graph already back-propagated and freed. */
+  predReal: DiscriminatorOutputs;
+  D_real: Tensor;
+}
+
 export interface ForwardResult {
   fake: Tensor;
   G_GAN: Tensor;
@@ -95,6 +117,8 @@ export interface ForwardResult {
 export class TrainStep {
   readonly criterionGAN: GANLoss;
   readonly lambdaFeat: number;
+  /** G's checkpointed residual blocks of the current step (--recompute_blocks), else null. */
+  readonly #recompute: Recomputation | null;
 
   constructor(readonly parts: TrainStepParts, readonly opts: TrainStepOptions) {
     if (opts.gan_mode === 'hinge' && opts.no_lsgan) throw new Error('--gan_mode hinge needs a discriminator without a sigmoid: drop --no_lsgan');
@@ -106,6 +130,14 @@ export class TrainStep {
     if (!opts.no_ganFeat_loss && !(parts.D.opts.getIntermFeat ?? true)) {
       throw new Error('feature matching needs a discriminator built with getIntermFeat (or set no_ganFeat_loss)');
     }
+    if (opts.D_real_first && parts.gradients) {
+      throw new Error('--D_real_first trains one process: with several ranks D\'s gradients are averaged in one backward of its whole loss; drop one of the two');
+    }
+    if (opts.recompute_blocks && parts.gradients) {
+      throw new Error('--recompute_blocks trains one process: with several ranks G\'s gradients are averaged by the data-parallel backward, which does not recompute; drop one of the two');
+    }
+    // The recomputed blocks run under the forward's autocast, so they compute what the forward did.
+    this.#recompute = opts.recompute_blocks ? new Recomputation((fn) => this.underAutocast(fn)) : null;
   }
 
   /** Replaces G's optimizer (G1 joins training after niter_fix_global epochs); the old one is the caller's. */
@@ -123,18 +155,19 @@ export class TrainStep {
    * once, for both networks' losses (each loss later back-propagates only into its own network);
    * with an image pool D's own loss judges a fake drawn from the pool instead, as the official code.
    */
-  losses(x: StepInput): ForwardResult {
+  losses(x: StepInput, realPass: RealPass | null = null): ForwardResult {
     const { parts, opts } = this;
     const real = x.realImage;
     if (!real) throw new Error('training needs the real photo of every map');
-    const fake = parts.G.forward(x.input, x.layout ?? null);
+    const layout = x.layout ?? null;
+    const fake = this.#recompute ? this.#recompute.record(x.input, (input) => parts.G.forward(input, layout)) : parts.G.forward(x.input, layout);
     const predFake = this.discriminate(x.condition, fake);
-    const predReal = this.discriminate(x.condition, real);
+    const predReal = realPass ? realPass.predReal : this.discriminate(x.condition, real);
     const predFakeForD = parts.fakePool ? parts.D.forward(parts.fakePool.query(cat([x.condition, fake.detach()], 1))) : predFake;
     return {
       fake,
       D_fake: this.criterionGAN.forward(predFakeForD, false),
-      D_real: this.criterionGAN.forward(predReal, true),
+      D_real: realPass ? realPass.D_real : this.criterionGAN.forward(predReal, true),
       G_GAN: this.criterionGAN.forward(predFake, true, false),
       G_GAN_Feat: opts.no_ganFeat_loss
         ? null
@@ -168,19 +201,31 @@ export class TrainStep {
    */
   step(input: StepInput | (() => StepInput), opts: { keepFake?: boolean } = {}): { losses: StepLosses; fake: Tensor | null } {
     this.prepareBuffers();
+    // Whatever an interrupted step recorded is freed, here and at the end of this one.
+    this.#recompute?.clear();
+    try {
+      return this.#step(input, opts);
+    } finally {
+      this.#recompute?.clear();
+    }
+  }
+
+  #step(input: StepInput | (() => StepInput), opts: { keepFake?: boolean }): { losses: StepLosses; fake: Tensor | null } {
     const { parts } = this;
     return tidy(() => {
       // The forward in its own scope that keeps only the two losses (and the image to show):
       // every other activation is then held by the autograd graph alone, which backward frees as
       // it goes, so the peak memory is that of the graph, not of every tensor the forward made.
+      parts.optimizerD.zeroGrad(parts.gradients !== undefined && parts.gradients !== null);
+      const realPass = this.opts.D_real_first ? this.realPassFirst(input) : null;
       const { lossG, lossD, losses, shown } = this.underAutocast(() => tidy(() => {
-        const r = this.losses(typeof input === 'function' ? input() : input);
+        const r = this.losses(realPass ? realPass.x : typeof input === 'function' ? input() : input, realPass);
         return {
-          lossG: this.generatorLoss(r), lossD: this.discriminatorLoss(r), losses: this.lossValues(r),
+          // D's real term is back-propagated already: what is left of D's loss is its fake term.
+          lossG: this.generatorLoss(r), lossD: realPass ? r.D_fake.mul(0.5) : this.discriminatorLoss(r), losses: this.lossValues(r),
           shown: opts.keepFake ? noGrad(() => r.fake.detach()) : null,
         };
       }));
-      parts.optimizerD.zeroGrad(parts.gradients !== undefined && parts.gradients !== null);
       // D's loss first, keeping the graph G's loss shares; dropping lossD then frees D's pass on
       // the real image, and G's backward (not retained) frees the rest as it goes, updating each
       // of G's parameters as soon as its gradient is complete (D's weights, which that backward
@@ -197,11 +242,30 @@ export class TrainStep {
     });
   }
 
+  /**
+   * --D_real_first: G's input, D's pass on the real image and its loss, whose half (its share of
+   * D's loss, (D_fake + D_real) / 2) is back-propagated into D's gradients now, freeing that graph.
+   */
+  private realPassFirst(input: StepInput | (() => StepInput)): RealPass {
+    const { x, predReal, D_real } = this.underAutocast(() => tidy(() => {
+      const x = typeof input === 'function' ? input() : input;
+      if (!x.realImage) throw new Error('training needs the real photo of every map');
+      const predReal = this.discriminate(x.condition, x.realImage);
+      return { x, predReal, D_real: this.criterionGAN.forward(predReal, true) };
+    }));
+    tidy(() => backward([this.scaled(D_real.mul(0.5))], null, { inputs: trainable(this.parts.optimizerD) }));
+    return { x, predReal, D_real };
+  }
+
   /** G's update from its loss: inside the backward pass where the optimizer can (see Optimizer.backwardAndStep). */
   private backwardAndStepG(lossG: Tensor): void {
     const { optimizerG: opt, amp, gradients } = this.parts;
+    const recompute = this.#recompute;
+    const backwardG: BackwardFunction = recompute ? (o, g, b) => recompute.backward(o, g, b) : backward;
     if (this.updatesGInBackward() && opt.backwardAndStep) {
-      opt.backwardAndStep(lossG);
+      // Without recomputation, autograd's own backward: the optimizer may then update natively.
+      if (recompute) opt.backwardAndStep(lossG, backwardG);
+      else opt.backwardAndStep(lossG);
       return;
     }
     if (gradients) {
@@ -209,7 +273,7 @@ export class TrainStep {
       gradients.averageGradients(this.scaled(lossG), trainable(opt));
     } else {
       opt.zeroGrad();
-      backward([this.scaled(lossG)], null, { inputs: trainable(opt) });
+      backwardG([this.scaled(lossG)], null, { inputs: trainable(opt) });
     }
     if (!amp || amp.scaler.unscale(trainable(opt))) opt.step();
   }

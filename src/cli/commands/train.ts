@@ -7,7 +7,7 @@ import { applyDebug, applyRunOptions, loadRunOptions, runConfig, runDir, saveRun
 import { trainingBatches } from '../../train/data-source.js';
 import { estimateMemory } from '../../train/memory-estimate.js';
 import { LossLog, ProgressBar, readLossLog, writeTrainingPage, type Sample } from '../../train/report/index.js';
-import { checkPrecision, train, type TrainResult } from '../../train/trainer.js';
+import { checkPrecision, checkRecompute, train, type TrainResult } from '../../train/trainer.js';
 import { prepareRuntime } from '../engine-runtime.js';
 import { assertBackendAvailable, nn } from '../../torch/index.js';
 import { launchEnvFrom } from '../../dist/launch-env.js';
@@ -36,6 +36,8 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
   checkPrecision(baseConfig);
   // One process asked to train on several: start the ranks here, as torchrun would, and wait.
   const nproc = launch ? 0 : launcherRanks(baseConfig);
+  // The memory savers are refused where they cannot keep the numbers, before any rank starts.
+  checkRecompute(baseConfig, launch ? launch.worldSize : Math.max(nproc, 1));
   if (nproc > 1) {
     checkDataParallel(baseConfig, nproc);
     // Said once here, not by every rank.
@@ -94,7 +96,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
       G = info.networks.G as Generator;
       // Steps after the point training starts from are logged anew: the log keeps one record per step.
       log.resumeAt(info.startStep);
-      const m = estimateMemory({ ...net, batchSize: opts.batchSize / (launch?.worldSize ?? 1), no_vgg_loss: opts.no_vgg_loss }, info.parameters, size);
+      const m = estimateMemory({ ...net, batchSize: opts.batchSize / (launch?.worldSize ?? 1), no_vgg_loss: opts.no_vgg_loss, recompute_blocks: opts.recompute_blocks, D_real_first: opts.D_real_first }, info.parameters, size);
       out.write(`run folder: ${info.runDir}\n`);
       if (launch && joined) out.write(`data-parallel: ${launch.worldSize} ranks (${launch.source}), ${joined.backend}, rendezvous ${launch.masterAddr}:${launch.masterPort}; batchSize ${opts.batchSize} is ${opts.batchSize / launch.worldSize} per rank\n`);
       out.write(`training images: ${data.paths}, ${info.epochs} epochs, ${threads} threads on ${device}${info.resumed ? `, resuming at epoch ${info.startEpoch}` : ''}\n`);

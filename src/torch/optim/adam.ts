@@ -1,7 +1,7 @@
 // Adam with PyTorch 1.13's arithmetic, operation for operation (its single-tensor path), so a
 // training run here follows the same trajectory as the official implementation's. On the CPU
 // the operations run fused in one pass over memory (native/src/adam.cpp), with the same rounding.
-import { noGrad } from '../autograd.js';
+import { type BackwardFunction, noGrad } from '../autograd.js';
 import { zerosLike } from '../creation.js';
 import { native } from '../native.js';
 import { keep, tidy } from '../scope.js';
@@ -74,7 +74,9 @@ export class Adam extends Optimizer<AdamHyper> {
    * works on CUDA too, where the engine finishes gradients on its device threads and a JS callback
    * cannot run. A parameter that gets no gradient is left as step() leaves it: no update, no step.
    */
-  override backwardAndStep(loss: Tensor): void {
+  override backwardAndStep(loss: Tensor, backwardFn?: BackwardFunction): void {
+    // A custom backward (recomputed segments, driven from TypeScript) takes the callback path.
+    if (backwardFn) return super.backwardAndStep(loss, backwardFn);
     this.zeroGrad(true);
     const entries = [...this.indexed()].filter(([, p]) => p.requiresGrad);
     if (entries.length === 0) return;

@@ -1,7 +1,7 @@
 // What Adam and SGD share: parameter groups with their own hyper-parameters (the lr can be
 // changed between steps), gradient clearing, and per-parameter state addressed by the
 // parameter's index across all groups, as PyTorch's optimizer state dicts do.
-import { backward, noGrad } from '../autograd.js';
+import { backward, type BackwardFunction, noGrad } from '../autograd.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 
@@ -70,9 +70,10 @@ export abstract class Optimizer<H extends { lr: number }> {
    * — unless the graph is retained and back-propagated again, which this does not allow.
    * Here the update is a JS callback, so on other devices than the CPU (whose gradients the engine
    * finishes on its own device threads) it falls back to the three steps; Adam overrides this
-   * with a native update that runs on any device.
+   * with a native update that runs on any device. `backwardFn` replaces autograd's backward (a
+   * Recomputation's, when the forward recorded checkpointed segments).
    */
-  backwardAndStep(loss: Tensor): void {
+  backwardAndStep(loss: Tensor, backwardFn: BackwardFunction = backward): void {
     const params: Tensor[] = [];
     const where: [number, H][] = [];
     for (const [i, p, h] of this.indexed()) {
@@ -83,11 +84,11 @@ export abstract class Optimizer<H extends { lr: number }> {
     this.zeroGrad(true);
     if (params.length === 0) return;
     if (params.some((p) => p.device !== 'cpu')) {
-      backward([loss], null, { inputs: params });
+      backwardFn([loss], null, { inputs: params });
       this.step();
       return;
     }
-    backward([loss], null, {
+    backwardFn([loss], null, {
       inputs: params,
       onGrad: (k, grad) => noGrad(() => this.updateParam(where[k]![0], params[k]!, grad, where[k]![1])),
     });
