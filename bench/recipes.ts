@@ -1,7 +1,7 @@
 // Which of the later-work training options improves pix2pixHD on the synthetic scenes? Trains the
 // official recipe and each option alone — hinge loss, EMA of G (scored with --use_ema), spectral
-// norm of D, TTUR (a larger lr_D) — then a combination of the options, on the same data, for the
-// same epochs, from the same seed; repeats with further seeds; and prints one table of the paper's
+// norm of D, spectral norm of G, TTUR (a larger lr_D) — then a combination of the options, on the
+// same data, for the same epochs, from the same seed; repeats with further seeds; and prints one table of the paper's
 // segmentation score (pixel accuracy, mean IoU: `eval`'s protocol, one compact segmenter trained
 // once on the training photos and copied into every run) and FID when --inception_weights is given.
 //
@@ -44,6 +44,7 @@ const OPTIONS: Recipe[] = [
   { name: 'hinge', flags: ['--gan_mode', 'hinge'] },
   { name: 'ema', flags: ['--ema', a.ema!], useEma: true },
   { name: 'sn_D', flags: ['--spectral_norm', 'D'] },
+  { name: 'sn_G', flags: ['--spectral_norm', 'G'] },
   { name: 'ttur', flags: ['--lr_D', a.lr_D!] },
 ];
 const OFFICIAL: Recipe = { name: 'official', flags: [] };
@@ -112,7 +113,13 @@ for (const seed of seeds) {
     const ranked = OPTIONS.map((r) => ({ r, iou: scores.get(r.name)![0]!.meanIou })).sort((x, y) => y.iou - x.iou);
     const winners = ranked.filter((x) => x.iou > official).map((x) => x.r);
     const parts = winners.length >= 2 ? winners : ranked.slice(0, 2).map((x) => x.r);
-    combination = { name: parts.map((r) => r.name).join('+'), flags: parts.flatMap((r) => r.flags), useEma: parts.some((r) => r.useEma) };
+    // Spectral norm of D and of G together is one option value: both.
+    const flags = parts.flatMap((r) => r.flags);
+    const sn = flags.flatMap((f, i) => (flags[i - 1] === '--spectral_norm' ? [f] : []));
+    const merged = sn.length > 1
+      ? [...flags.filter((f, i) => f !== '--spectral_norm' && flags[i - 1] !== '--spectral_norm'), '--spectral_norm', 'both']
+      : flags;
+    combination = { name: parts.map((r) => r.name).join('+'), flags: merged, useEma: parts.some((r) => r.useEma) };
     console.log(`  combination: ${combination.name} (${winners.length >= 2 ? 'the options that beat the official recipe' : 'the two best options; fewer than two beat the official recipe'})`);
   }
   record(combination, runRecipe(combination, seed));
