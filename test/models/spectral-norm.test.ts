@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import { buildDiscriminator, buildGenerator } from '../../src/models/from-options.js';
 import { SpectralNormConv2d, SpectralNormConvTranspose2d } from '../../src/models/spectral-norm.js';
 import { dispose, loadTensorDict, nn, noGrad, randn, saveTensorDict, type Tensor } from '../../src/torch/index.js';
+import { parseOptions } from '../../src/options/parse.js';
+import { runConfig } from '../../src/run/config.js';
 import { python, pythonTorchMissing } from './helpers.js';
 
 const PY_REFERENCE = String.raw`
@@ -227,4 +229,11 @@ test('a generator trained with --spectral_norm G saves a checkpoint PyTorch load
     x.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('--spectral_norm reaches the run configuration as none (the default), D, G or both; other values are refused by name', () => {
+  const choice = (argv: string[]) => runConfig(parseOptions(['--dataroot', '.', ...argv], ['base', 'train']).values).network.spectral_norm;
+  assert.equal(choice([]), 'none');
+  for (const v of ['D', 'G', 'both'] as const) assert.equal(choice(['--spectral_norm', v]), v);
+  assert.throws(() => choice(['--spectral_norm', 'GD']), /spectral_norm/);
 });
