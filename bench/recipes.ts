@@ -11,11 +11,11 @@
 // directly at 128×64 (scenes generated at that size; no local enhancer), 64 training scenes, 30
 // held-out scenes scored, 2+2 epochs (256 updates). The EMA decay is 0.99, not the usual 0.999:
 // over 256 updates a 0.999 average would still be mostly the initial weights (no bias correction).
-// Measured: 107–380 s per training (load 3–13), 7 recipes × 2 seeds in about 45 minutes.
+// Measured: 78–380 s per training (load 2–13), 7 recipes × 3 seeds in about 65 minutes.
 // The combination is the options that beat the official recipe's mean IoU under the first seed
 // (the two best options when fewer than two did), so a partial run still has a full first-seed table.
 //
-//   PIX2PIXHD_THREADS=1 npm run bench:recipes -- [--out bench-recipes] [--seeds 0,1] [--inception_weights W]
+//   PIX2PIXHD_THREADS=1 npm run bench:recipes -- [--out bench-recipes] [--seeds 0,1,2] [--inception_weights W]
 // Resumable: a run whose score is recorded is not trained again.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({
   options: {
-    out: { type: 'string', default: 'bench-recipes' }, seeds: { type: 'string', default: '0,1' },
+    out: { type: 'string', default: 'bench-recipes' }, seeds: { type: 'string', default: '0,1,2' },
     n: { type: 'string', default: '64' }, n_test: { type: 'string', default: '30' }, size: { type: 'string', default: '128x64' },
     niter: { type: 'string', default: '2' }, niter_decay: { type: 'string', default: '2' }, segmenter_epochs: { type: 'string', default: '20' },
     ema: { type: 'string', default: '0.99' }, lr_D: { type: 'string', default: '0.0004' }, inception_weights: { type: 'string', default: '' },
