@@ -48,7 +48,10 @@ vgg = None if a.no_vgg else networks.VGGLoss([])
 l1 = nn.L1Loss()
 optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
 optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-label = torch.randint(0, a.label_nc, (1, 1, a.h, a.w))
+# Scene-like maps, as bench/train-step-ours.ts: classes over 16x16 cells (the dense layers cost
+# the same on any map), the instance map equal to the label map.
+cells = torch.randint(0, a.label_nc, (1, 1, -(-a.h // 16), -(-a.w // 16))).float()
+label = torch.nn.functional.interpolate(cells, scale_factor=16, mode="nearest")[:, :, :a.h, :a.w].long()
 onehot = torch.zeros(1, a.label_nc, a.h, a.w).scatter_(1, label, 1.0)
 inst = label.clone()
 edge = torch.zeros_like(inst, dtype=torch.bool)

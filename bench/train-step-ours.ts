@@ -42,16 +42,19 @@ const step = new TrainStep(
   { G, D, vggLoss: vgg ? new VGGLoss(vgg) : null, optimizerG, optimizerD },
   { num_D: o.num_D!, n_layers_D: o.n_layers_D!, lambda_feat: 10, no_vgg_loss: a.no_vgg, recompute_blocks: a.recompute_blocks, D_real_first: a.D_real_first },
 );
-// As ref_step.py: random class ids per pixel, the instance map equal to the label map.
-const label = T.keep(T.randint(0, labelNc, [1, 1, h, w], { device }));
+// As ref_step.py: random classes over 16×16-pixel cells, the instance map equal to the label map.
+const label = T.keep(T.tidy(() => T.F.interpolate(T.randint(0, labelNc, [1, 1, Math.ceil(h / 16), Math.ceil(w / 16)]).to('float32'), { size: [Math.ceil(h / 16) * 16, Math.ceil(w / 16) * 16] })
+  .narrow(2, 0, h).narrow(3, 0, w).long().to(device)));
 const inputLabel = T.keep(encodeInput({ label, inst: label }, { label_nc: labelNc }));
+// What generatorInput gives training: G's opening conv reads the ids (PIX2PIXHD_DENSE_INPUT_CONV=1: densely).
+const layout = { labels: label.squeeze(1), edges: inputLabel.select(1, labelNc).contiguous(), labelNc };
 const realImage = T.keep(T.rand([1, 3, h, w], { device }).mul(2).sub(1));
 
 // On CUDA the updates run asynchronously: reading a parameter back waits for them, so the time
 // is the whole iteration's (the official script's float(loss) after its steps does the same).
 const firstParam = G.parameters()[0]!;
 const run = () => {
-  const losses = step.step({ condition: inputLabel, input: inputLabel, realImage }).losses;
+  const losses = step.step({ condition: inputLabel, input: inputLabel, realImage, layout }).losses;
   if (device !== 'cpu') T.tidy(() => firstParam.sum().item());
   return losses;
 };

@@ -1,7 +1,7 @@
 // The networks of a pix2pixHD run, sized from its options the way the official model does:
 // G sees label channels (or input_nc when label_nc is 0), +1 for the instance edges, +feat_num
 // for encoded features; D sees the same minus the features, plus the image.
-import { applySpectralNorm } from './spectral-norm.js';
+import { applySpectralNorm, applySpectralNormToGenerator } from './spectral-norm.js';
 import { Encoder } from './encoder.js';
 import { GlobalGenerator } from './global-generator.js';
 import { initWeights } from './init.js';
@@ -10,7 +10,7 @@ import { MultiscaleDiscriminator } from './discriminator.js';
 import type { NormType } from './norm.js';
 import { generatorInputChannels, labelChannels, usesFeatures, type NetworkOptions } from './network-options.js';
 
-export { generatorInputChannels, labelChannels, usesFeatures, type NetworkOptions } from './network-options.js';
+export { generatorInputChannels, labelChannels, usesFeatures, type NetworkOptions, type SpectralNormChoice } from './network-options.js';
 
 export type Generator = GlobalGenerator | LocalEnhancer;
 
@@ -28,7 +28,8 @@ export function buildGenerator(o: NetworkOptions, seed: number): Generator {
   if (o.netG === 'global') G = new GlobalGenerator(common);
   else if (o.netG === 'local') G = new LocalEnhancer({ ...common, n_local_enhancers: o.n_local_enhancers, n_blocks_local: o.n_blocks_local });
   else throw new Error(`netG must be 'global' or 'local', got '${o.netG}'`);
-  return initWeights(G, { seed });
+  initWeights(G, { seed });
+  return o.spectral_norm === 'G' || o.spectral_norm === 'both' ? applySpectralNormToGenerator(G) : G;
 }
 
 export function buildDiscriminator(o: NetworkOptions, seed: number): MultiscaleDiscriminator {
@@ -37,7 +38,7 @@ export function buildDiscriminator(o: NetworkOptions, seed: number): MultiscaleD
     norm: norm(o), use_sigmoid: o.no_lsgan ?? false, getIntermFeat: true,
   });
   initWeights(D, { seed });
-  return o.spectral_norm === 'D' ? applySpectralNorm(D) : D;
+  return o.spectral_norm === 'D' || o.spectral_norm === 'both' ? applySpectralNorm(D) : D;
 }
 
 /** The feature encoder, when the run uses features and does not load precomputed ones. */

@@ -24,8 +24,8 @@ export interface NetworkOptions {
   n_layers_D?: number;
   num_D?: number;
   no_lsgan?: boolean;
-  /** 'D': spectral normalisation of D's convolutions (PyTorch's weight_orig/weight_u/weight_v layout). */
-  spectral_norm?: 'none' | 'D';
+  /** Spectral normalisation (PyTorch's weight_orig/weight_u/weight_v layout) of D's convolutions, G's, or both. */
+  spectral_norm?: SpectralNormChoice;
 }
 
 export function usesFeatures(o: NetworkOptions): boolean {
@@ -40,3 +40,5 @@ export function labelChannels(o: NetworkOptions): number {
 export function generatorInputChannels(o: NetworkOptions): number {
   return labelChannels(o) + (usesFeatures(o) ? o.feat_num : 0);
 }
+
+export type SpectralNormChoice = 'none' | 'D' | 'G' | 'both';

@@ -3,7 +3,8 @@
 // so the graph is the module tree and the weights are the modules' own tensors. Everything runs
 // in eval mode (dropout off, batch norm on running statistics), as synthesis does.
 import { GlobalGenerator, LocalEnhancer, ResnetBlock } from '../models/index.js';
-import { nn } from '../torch/index.js';
+import { SpectralNormConv2d, SpectralNormConvTranspose2d } from '../models/spectral-norm.js';
+import { nn, type Tensor } from '../torch/index.js';
 import type { GraphBuilder } from './graph-builder.js';
 
 type Pair = number | readonly [number, number];
@@ -16,7 +17,19 @@ function onnxPads(p: readonly number[]): number[] {
   return [0, 0, top, left, 0, 0, bottom, right];
 }
 
-function conv(g: GraphBuilder, m: nn.Conv2d, x: string, stem: string): string {
+/** A convolution as synthesis sees it: plain, or spectrally normalised (its weight divided by σ, stored as `weight`). */
+interface ConvView { weight: Tensor; bias: Tensor | null; kernelSize: [number, number]; opts: nn.ConvOptions & { outputPadding?: Pair } }
+
+function normalisedConv(m: SpectralNormConv2d | SpectralNormConvTranspose2d, emit: (view: ConvView) => string): string {
+  const weight = m.inferenceWeight();
+  try {
+    return emit({ weight, bias: m.bias, kernelSize: m.kernelSize, opts: m.convOpts });
+  } finally {
+    weight.dispose();
+  }
+}
+
+function conv(g: GraphBuilder, m: ConvView, x: string, stem: string): string {
   const [ph, pw] = pair(m.opts.padding, 0);
   const inputs = [x, g.weight(`${stem}.weight`, m.weight)];
   if (m.bias) inputs.push(g.weight(`${stem}.bias`, m.bias));
@@ -26,7 +39,7 @@ function conv(g: GraphBuilder, m: nn.Conv2d, x: string, stem: string): string {
   }, stem);
 }
 
-function convTranspose(g: GraphBuilder, m: nn.ConvTranspose2d, x: string, stem: string): string {
+function convTranspose(g: GraphBuilder, m: ConvView, x: string, stem: string): string {
   const [ph, pw] = pair(m.opts.padding, 0);
   const inputs = [x, g.weight(`${stem}.weight`, m.weight)];
   if (m.bias) inputs.push(g.weight(`${stem}.bias`, m.bias));
@@ -98,6 +111,8 @@ export function emitModule(g: GraphBuilder, m: nn.Module, x: string, stem = ''):
   if (m instanceof ResnetBlock) return g.node('Add', [x, emitModule(g, m.conv_block, x, sub('conv_block'))], {}, sub('add'));
   if (m instanceof nn.Conv2d) return conv(g, m, x, stem);
   if (m instanceof nn.ConvTranspose2d) return convTranspose(g, m, x, stem);
+  if (m instanceof SpectralNormConv2d) return normalisedConv(m, (view) => conv(g, view, x, stem));
+  if (m instanceof SpectralNormConvTranspose2d) return normalisedConv(m, (view) => convTranspose(g, view, x, stem));
   if (m instanceof nn.InstanceNorm2d) return instanceNorm(g, m, x, stem);
   if (m instanceof nn.BatchNorm2d) return batchNorm(g, m, x, stem);
   if (m instanceof nn.ReflectionPad2d || m instanceof nn.ReplicationPad2d || m instanceof nn.ZeroPad2d) return pad(g, m, x, stem);

@@ -139,7 +139,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('D_real_first', 'flag', false, '(pix2pixhd-ts) back-propagate D\'s loss on the real image before G runs, so that pass\'s graph is freed before the rest is built: less memory, the same weights; not with several ranks', T),
   o('no_lsgan', 'flag', false, 'vanilla GAN (BCE) instead of least squares', T, arch),
   o('pool_size', 'int', 0, 'size of the buffer of generated images shown to D', T, atLeast0),
-    o('spectral_norm', 'string', 'none', '(pix2pixhd-ts) D: spectral normalisation of every conv of D (saved as PyTorch\'s weight_orig/weight_u/weight_v)', T, { choices: ['none', 'D'], ...arch }),
+    o('spectral_norm', 'string', 'none', '(pix2pixhd-ts) spectral normalisation (saved as PyTorch\'s weight_orig/weight_u/weight_v) of every conv of D, of G\'s convs but its output layer (as SPADE), or both: none, D, G or both', T, { choices: ['none', 'D', 'G', 'both'], ...arch }),
   o('gan_mode', 'string', 'official', '(pix2pixhd-ts) adversarial loss: official (LSGAN, or vanilla with --no_lsgan) or hinge (SPADE\'s)', T, { choices: ['official', 'hinge'] }),
   o('eval_freq', 'int', 0, '(pix2pixhd-ts) every this many epochs, the segmentation score (mean IoU) of G on --eval_phase, logged to eval_log.jsonl; the best G is kept as best_net_G.pth. 0: never', T, atLeast0),
   o('eval_phase', 'string', 'test', '(pix2pixhd-ts) the held-out phase --eval_freq scores', T),

@@ -3,7 +3,7 @@
 // conversion from the option table's values happens here and nowhere else.
 import { join } from 'node:path';
 import type { DataOptions, ResizeOrCrop } from '../data/index.js';
-import type { NetworkOptions } from '../models/from-options.js';
+import type { NetworkOptions, SpectralNormChoice } from '../models/from-options.js';
 import type { OptionValue } from '../options/definitions.js';
 import { OptionError } from '../options/parse.js';
 
@@ -110,6 +110,11 @@ export function requestedDevice(gpuIds: string): string {
   return gpu.length ? `cuda:${gpu[0]}` : 'cpu';
 }
 
+function spectralNorm(s: string): SpectralNormChoice {
+  if (s !== 'none' && s !== 'D' && s !== 'G' && s !== 'both') throw new OptionError(`--spectral_norm must be none, D, G or both, got '${s}'`);
+  return s;
+}
+
 function networkConfig(v: OptionValues): NetworkConfig {
   const netG = str(v, 'netG', 'global');
   if (netG !== 'global' && netG !== 'local') throw new OptionError(`--netG must be global or local, got '${netG}'`);
@@ -121,7 +126,7 @@ function networkConfig(v: OptionValues): NetworkConfig {
     feat_num: num(v, 'feat_num'), nef: num(v, 'nef'), n_downsample_E: num(v, 'n_downsample_E'), load_features: bool(v, 'load_features'),
     // D's options belong to training; commands without them get the official defaults.
     ndf: num(v, 'ndf', 64), n_layers_D: num(v, 'n_layers_D', 3), num_D: num(v, 'num_D', 2), no_lsgan: bool(v, 'no_lsgan'),
-    spectral_norm: str(v, 'spectral_norm', 'none') === 'D' ? 'D' : 'none',
+    spectral_norm: spectralNorm(str(v, 'spectral_norm', 'none')),
   };
 }
 

@@ -294,6 +294,13 @@ function loadPretrained({ G, D, E }: Networks, config: RunConfig, message: (t: s
     const saved = loadTensorDict(gPath);
     try {
       const own = G.stateDict();
+      // Only names that match are taken, so a G saved with another --spectral_norm would be
+      // skipped whole and this run's G1 would start fresh without a word.
+      const normalised = (keys: Iterable<string>) => [...keys].some((k) => k.endsWith('.weight_orig'));
+      if (normalised(saved.keys()) !== normalised(own.keys())) {
+        throw new Error(`load_pretrain: ${gPath} holds a G ${normalised(saved.keys()) ? 'with' : 'without'} spectral normalisation, ` +
+          `but this run's G is ${normalised(own.keys()) ? 'normalised' : 'not'} (give --spectral_norm as the pretrained run was trained: G or both, or none/D)`);
+      }
       const usable = new Map([...saved].filter(([k]) => own.has(k)));
       const { missing } = G.loadStateDict(usable, { strict: false, source: gPath });
       message(`load_pretrain: G from ${gPath} (${usable.size} tensors; ${missing.length} new: the local enhancer)`);

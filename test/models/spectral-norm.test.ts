@@ -1,23 +1,30 @@
 // Spectral normalisation against torch.nn.utils.spectral_norm itself: the same outputs, power
-// iterations and weight gradients from the same state dict, within 1e-5; our checkpoint loads in
-// PyTorch (strict) and gives PyTorch's outputs there.
+// iterations and weight gradients from the same state dict, within 1e-5, for convolutions and
+// transposed convolutions (torch's dim 1); our checkpoints — a layer's and a whole normalised
+// generator's — load in PyTorch (strict) and give our outputs there.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { buildDiscriminator } from '../../src/models/from-options.js';
-import { SpectralNormConv2d } from '../../src/models/spectral-norm.js';
-import { dispose, loadTensorDict, nn, noGrad, saveTensorDict, type Tensor } from '../../src/torch/index.js';
+import { buildDiscriminator, buildGenerator } from '../../src/models/from-options.js';
+import { SpectralNormConv2d, SpectralNormConvTranspose2d } from '../../src/models/spectral-norm.js';
+import { dispose, loadTensorDict, nn, noGrad, randn, saveTensorDict, type Tensor } from '../../src/torch/index.js';
+import { parseOptions } from '../../src/options/parse.js';
+import { runConfig } from '../../src/run/config.js';
 import { python, pythonTorchMissing } from './helpers.js';
 
 const PY_REFERENCE = String.raw`
 import json, sys, torch
 from torch import nn
 from torch.nn.utils import spectral_norm
+LAYERS = {
+    'Conv2d': lambda: nn.Conv2d(3, 5, 4, stride=2, padding=2),
+    'ConvTranspose2d': lambda: nn.ConvTranspose2d(3, 5, 4, stride=2, padding=1, output_padding=1),
+}
 out = sys.argv[1]
 torch.manual_seed(3)
-conv = spectral_norm(nn.Conv2d(3, 5, 4, stride=2, padding=2))
+conv = spectral_norm(LAYERS[sys.argv[2]]())
 sd0 = {k: v.clone() for k, v in conv.state_dict().items()}
 x = torch.randn(2, 3, 9, 9)
 conv.train()
@@ -37,7 +44,11 @@ const PY_LOAD_OURS = String.raw`
 import json, sys, torch
 from torch import nn
 from torch.nn.utils import spectral_norm
-conv = spectral_norm(nn.Conv2d(3, 5, 4, stride=2, padding=2))
+LAYERS = {
+    'Conv2d': lambda: nn.Conv2d(3, 5, 4, stride=2, padding=2),
+    'ConvTranspose2d': lambda: nn.ConvTranspose2d(3, 5, 4, stride=2, padding=1, output_padding=1),
+}
+conv = spectral_norm(LAYERS[sys.argv[4]]())
 conv.load_state_dict(torch.load(sys.argv[1]), strict=True)
 conv.eval()
 x = torch.load(sys.argv[2])['x']
@@ -56,11 +67,16 @@ function maxDiff(a: Tensor, b: Tensor): number {
   return m;
 }
 
-test('spectral norm: outputs, u/v updates and weight gradients equal torch.nn.utils.spectral_norm\'s within 1e-5; PyTorch loads our checkpoint', { skip: pythonTorchMissing() }, () => {
+const LAYERS = {
+  Conv2d: () => new SpectralNormConv2d(new nn.Conv2d(3, 5, 4, { stride: 2, padding: 2 })),
+  ConvTranspose2d: () => new SpectralNormConvTranspose2d(new nn.ConvTranspose2d(3, 5, 4, { stride: 2, padding: 1, outputPadding: 1 })),
+};
+
+for (const [kind, make] of Object.entries(LAYERS)) test(`spectral norm of a ${kind}: outputs, u/v updates and weight gradients equal torch.nn.utils.spectral_norm's within 1e-5; PyTorch loads our checkpoint`, { skip: pythonTorchMissing() }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'p2phd-sn-'));
-  const conv = new SpectralNormConv2d(new nn.Conv2d(3, 5, 4, { stride: 2, padding: 2 }));
+  const conv = make();
   try {
-    const keys = python(PY_REFERENCE, [dir]) as string[];
+    const keys = python(PY_REFERENCE, [dir, kind]) as string[];
     assert.deepEqual([...conv.stateDict().keys()], keys, 'PyTorch\'s state-dict keys, in its order');
     const ref = loadTensorDict(path.join(dir, 'reference.pth'));
     try {
@@ -81,7 +97,7 @@ test('spectral norm: outputs, u/v updates and weight gradients equal torch.nn.ut
       // Our checkpoint in PyTorch: strict load, same eval output.
       saveTensorDict(path.join(dir, 'ours.pth'), conv.stateDict());
       saveTensorDict(path.join(dir, 'ours_y.pth'), new Map([['y', y3]]));
-      const diff = python(PY_LOAD_OURS, [path.join(dir, 'ours.pth'), path.join(dir, 'reference.pth'), path.join(dir, 'ours_y.pth')]) as number;
+      const diff = python(PY_LOAD_OURS, [path.join(dir, 'ours.pth'), path.join(dir, 'reference.pth'), path.join(dir, 'ours_y.pth'), kind]) as number;
       assert.ok(diff <= 1e-5, `PyTorch's output from our checkpoint differs by ${diff}`);
       // D judges the fake and the real image before one backward: the second power iteration must
       // not invalidate the first forward's graph.
@@ -117,4 +133,107 @@ test('--spectral_norm D normalises every conv of every scale, in PyTorch\'s key 
     plain.dispose();
     sn.dispose();
   }
+});
+
+const NET = {
+  input_nc: 3, output_nc: 3, label_nc: 4, ngf: 4, netG: 'global', n_downsample_global: 2, n_blocks_global: 1, n_blocks_local: 1,
+  n_local_enhancers: 1, norm: 'instance', no_instance: true, instance_feat: false, label_feat: false, feat_num: 3, nef: 4, n_downsample_E: 1,
+  ndf: 4, n_layers_D: 2, num_D: 2,
+} as const;
+
+test('--spectral_norm G normalises every conv and transposed conv of G but the output one, D stays plain; both normalises both; off by default', () => {
+  const keysOf = (m: nn.Module) => [...m.stateDict().keys()];
+  const plainG = buildGenerator({ ...NET }, 1);
+  const snG = buildGenerator({ ...NET, spectral_norm: 'G' }, 1);
+  const bothG = buildGenerator({ ...NET, spectral_norm: 'both' }, 1);
+  const dOfG = buildDiscriminator({ ...NET, spectral_norm: 'G' }, 1);
+  const dOfBoth = buildDiscriminator({ ...NET, spectral_norm: 'both' }, 1);
+  try {
+    const plainWeights = keysOf(plainG).filter((k) => k.endsWith('.weight'));
+    // 7×7 input conv, 2 downsampling convs, 2 convs in the residual block, 2 transposed convs, the output conv.
+    assert.equal(plainWeights.length, 8);
+    const output = plainWeights.at(-1)!;
+    const expected = plainWeights.slice(0, -1).flatMap((k) => ['_orig', '_u', '_v'].map((s) => `${k}${s}`));
+    assert.deepEqual(keysOf(snG).filter((k) => /\.weight_(orig|u|v)$/.test(k)).sort(), expected.sort());
+    assert.ok(keysOf(snG).includes(output) && !keysOf(snG).includes(`${output}_orig`), 'the output conv stays plain');
+    assert.deepEqual(keysOf(bothG), keysOf(snG));
+    assert.ok(keysOf(dOfG).includes('scale0_layer0.0.weight'), '--spectral_norm G leaves D plain');
+    assert.ok(keysOf(dOfBoth).includes('scale0_layer0.0.weight_orig'), '--spectral_norm both normalises D');
+    // The transposed convs' u has one entry per output channel (torch's dim 1).
+    const transposed = plainWeights[5]!.replace(/\.weight$/, '');
+    assert.deepEqual(snG.stateDict().get(`${transposed}.weight_u`)!.shape, [plainG.stateDict().get(`${transposed}.weight`)!.shape[1]]);
+    // Same initial weights either way.
+    assert.deepEqual(snG.stateDict().get(`${transposed}.weight_orig`)!.toNumbers(), plainG.stateDict().get(`${transposed}.weight`)!.toNumbers());
+  } finally {
+    for (const m of [plainG, snG, bothG, dOfG, dOfBoth]) m.dispose();
+  }
+});
+
+// pix2pixHD's global generator written here from the paper's architecture, spectrally normalised
+// by torch as SPADE does (every conv but the output one), loading our state dict strictly.
+const PY_GENERATOR = String.raw`
+import json, sys, torch
+from torch import nn
+from torch.nn.utils import spectral_norm
+ngf, n_down, input_nc, output_nc = 4, 2, 4, 3
+class Block(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.conv_block = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim), nn.ReLU(True),
+                                        nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim))
+    def forward(self, x):
+        return x + self.conv_block(x)
+class G(nn.Module):
+    def __init__(self):
+        super().__init__()
+        sn = spectral_norm
+        layers = [nn.ReflectionPad2d(3), sn(nn.Conv2d(input_nc, ngf, 7)), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
+        for i in range(n_down):
+            c = ngf * 2 ** i
+            layers += [sn(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1)), nn.InstanceNorm2d(2 * c), nn.ReLU(True)]
+        block = Block(ngf * 2 ** n_down)
+        block.conv_block[1] = sn(block.conv_block[1]); block.conv_block[5] = sn(block.conv_block[5])
+        layers.append(block)
+        for i in range(n_down):
+            c = ngf * 2 ** (n_down - i)
+            layers += [sn(nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1)), nn.InstanceNorm2d(c // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+    def forward(self, x):
+        return self.model(x)
+g = G()
+g.load_state_dict(torch.load(sys.argv[1]), strict=True)
+g.eval()
+io = torch.load(sys.argv[2])
+with torch.no_grad():
+    y = g(io['x'])
+print(json.dumps(float((y - io['y']).abs().max())))
+`;
+
+test('a generator trained with --spectral_norm G saves a checkpoint PyTorch loads (strict) into its own spectrally normalised G, with our output', { skip: pythonTorchMissing() }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'p2phd-sn-g-'));
+  const G = buildGenerator({ ...NET, spectral_norm: 'G' }, 2);
+  const x = randn([1, 4, 16, 16]); // G's input: label_nc one-hot channels
+  try {
+    // A few training-mode forwards move u and v away from their initial draws, as training does.
+    for (let i = 0; i < 3; i++) G.forward(x).dispose();
+    G.eval();
+    const y = noGrad(() => G.forward(x));
+    saveTensorDict(path.join(dir, 'latest_net_G.pth'), G.stateDict());
+    saveTensorDict(path.join(dir, 'io.pth'), new Map([['x', x], ['y', y]]));
+    const diff = python(PY_GENERATOR, [path.join(dir, 'latest_net_G.pth'), path.join(dir, 'io.pth')]) as number;
+    assert.ok(diff <= 1e-5, `PyTorch's G output differs from ours by ${diff}`);
+    y.dispose();
+  } finally {
+    G.dispose();
+    x.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--spectral_norm reaches the run configuration as none (the default), D, G or both; other values are refused by name', () => {
+  const choice = (argv: string[]) => runConfig(parseOptions(['--dataroot', '.', ...argv], ['base', 'train']).values).network.spectral_norm;
+  assert.equal(choice([]), 'none');
+  for (const v of ['D', 'G', 'both'] as const) assert.equal(choice(['--spectral_norm', v]), v);
+  assert.throws(() => choice(['--spectral_norm', 'GD']), /spectral_norm/);
 });

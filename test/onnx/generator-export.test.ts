@@ -149,3 +149,21 @@ test('label_nc 0: the input is the image itself, padded and cropped as by test',
     G.dispose();
   }
 });
+
+test('a local G with --spectral_norm G exports its normalised weights (W / σ from the stored u, v) and agrees with libtorch at 40×56', async () => {
+  const o = smallNetwork({ netG: 'local', spectral_norm: 'G' });
+  const G = randomGenerator(o);
+  try {
+    // Training-mode forwards move u and v (and so σ) away from their initial draws.
+    G.train();
+    tidy(() => {
+      const { label, inst } = cutMaps(40, 56);
+      for (let i = 0; i < 2; i++) G.forward(encodeInput({ label, inst, feat: null }, { label_nc: o.label_nc, no_instance: o.no_instance }));
+    });
+    G.eval();
+    const err = await compare(G, o, 40, 56);
+    assert.ok(err < TOL, `max abs difference ${err}`);
+  } finally {
+    G.dispose();
+  }
+});

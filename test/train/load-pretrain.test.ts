@@ -47,3 +47,21 @@ test('load_pretrain in a feature run: E (and G, D) start from the other run\'s n
     for (const [k, v] of first) assert.equal(maxDiff(v, second.get(k)!), 0, `${net}: ${k} is the first run's`);
   }
 });
+
+test('load_pretrain refuses a G saved with another --spectral_norm, naming the file, instead of starting G1 fresh', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'p2phd-pretrain-sn-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const data = join(root, 'data');
+  const ck = join(root, 'checkpoints');
+  await makeSyntheticDataset({ out: data, n: 1, nTest: 1, width: 32, height: 32, seed: 5 });
+  const common = ['--dataroot', data, '--checkpoints_dir', ck, '--label_nc', '35', '--resize_or_crop', 'none', '--netG', 'global', '--ngf', '4',
+    '--n_downsample_global', '1', '--n_blocks_global', '1', '--ndf', '4', '--num_D', '1', '--n_layers_D', '1', '--no_vgg_loss',
+    '--display_freq', '0', '--print_freq', '0', '--nThreads', '1', '--niter', '1', '--niter_decay', '0', '--save_latest_freq', '0'];
+  await runTraining([...common, '--name', 'normalised', '--spectral_norm', 'G'], []);
+  await assert.rejects(runTraining([...common, '--name', 'plain', '--load_pretrain', join(ck, 'normalised')], []),
+    (e: Error) => e.message.includes(join(ck, 'normalised', 'latest_net_G.pth')) && /with spectral normalisation/.test(e.message));
+  // The same --spectral_norm loads.
+  const messages: string[] = [];
+  await runTraining([...common, '--name', 'also_normalised', '--spectral_norm', 'both', '--load_pretrain', join(ck, 'normalised')], messages);
+  assert.ok(messages.some((m) => m.startsWith('load_pretrain: G from')), messages.join('\n'));
+});

@@ -38,6 +38,8 @@ export async function demoCommand(argv: string[], out: NodeJS.WriteStream = proc
   await makeDatasetCommand(['synthetic', '--out', data, '--n', String(scenes), '--n_test', quick ? '2' : '12', '--size', '256x128', '--seed', seed], out);
 
   // The architecture shared by both stages: G1 of the local run is the global run's network.
+  // The official recipe: none of the later-work options beat it beyond seed noise on these scenes
+  // (README, "Which of them help, measured"; bench/recipes.ts).
   const shared = ['--dataroot', data, '--label_nc', '35', '--checkpoints_dir', checkpoints, '--n_downsample_global', '3', '--n_blocks_global', '4',
     '--ndf', '32', '--no_vgg_loss', '--seed', seed, '--save_latest_freq', '500', '--print_freq', '50', '--display_freq', quick ? '6' : '150'];
   step('2/5 G1, the global generator, at half resolution (128×64)');
