@@ -14,10 +14,10 @@ import type { Encoder } from '../models/encoder.js';
 import type { NetworkOptions } from '../models/network-options.js';
 import { noGrad } from '../torch/index.js';
 import { GraphBuilder, valueInfo } from './graph-builder.js';
-import { IR_VERSION, OPSET, type ExportOptions } from './generator-model.js';
+import { projectModel, type ExportOptions } from './generator-model.js';
 import { emitModule } from './module-graph.js';
 import { cropTo, padToMultiple } from './padding.js';
-import { DataType, encodeModel } from './proto.js';
+import { DataType } from './proto.js';
 
 /** The mean of `x` [1, C, H, W] over the pixels of each id of `ids` [1, 1, H, W], into the value named `output`. */
 function instanceMean(g: GraphBuilder, x: string, ids: string, c: number, output: string): void {
@@ -62,17 +62,9 @@ export function exportEncoder(E: Encoder, o: NetworkOptions, opts: ExportOptions
   ], [
     valueInfo('feat', DataType.FLOAT, [1, featNum, 'H', 'W'], 'the instance-wise averaged feature map'),
   ], 'pix2pixHD feature encoder E with its padding to its size multiple and the mean over each instance');
-  return encodeModel({
-    ir_version: IR_VERSION,
-    opset_import: [{ domain: '', version: OPSET }],
-    producer_name: 'pix2pixhd-ts',
-    producer_version: '0.1.0',
-    doc_string: opts.description ?? '',
-    graph,
-    metadata_props: [
-      { key: 'pix2pixhd.model', value: 'encoder' }, { key: 'pix2pixhd.feat_num', value: String(featNum) },
-      { key: 'pix2pixhd.input_nc', value: String(inputNc) }, { key: 'pix2pixhd.groups', value: o.label_feat ? 'classes' : 'instances' },
-      { key: 'pix2pixhd.size_multiple', value: String(multiple) }, { key: 'pix2pixhd.weights', value: opts.fp16 ? 'float16' : 'float32' },
-    ],
-  });
+  return projectModel(graph, opts, [
+    { key: 'pix2pixhd.model', value: 'encoder' }, { key: 'pix2pixhd.feat_num', value: String(featNum) },
+    { key: 'pix2pixhd.input_nc', value: String(inputNc) }, { key: 'pix2pixhd.groups', value: o.label_feat ? 'classes' : 'instances' },
+    { key: 'pix2pixhd.size_multiple', value: String(multiple) },
+  ]);
 }

@@ -16,7 +16,7 @@ import { GraphBuilder, valueInfo } from './graph-builder.js';
 import { inputNames, layoutMetadata, layoutOf, type ModelLayout } from './model-layout.js';
 import { emitModule } from './module-graph.js';
 import { cropTo, padToMultiple } from './padding.js';
-import { DataType, encodeModel } from './proto.js';
+import { DataType, encodeModel, type GraphProto } from './proto.js';
 
 /** ONNX opset the graph is written against, and the IR version that goes with it. */
 export const OPSET = 17;
@@ -88,6 +88,11 @@ export function exportGenerator(G: Generator, o: NetworkOptions, opts: ExportOpt
   const graph = g.graph('pix2pixhd_generator', inputs, [
     valueInfo('image', DataType.FLOAT, ['N', layout.output_nc, 'H', 'W'], 'the synthesised image in [-1, 1]'),
   ], 'pix2pixHD generator with its input encoding (one-hot labels, instance edges) and padding to its size multiple');
+  return projectModel(graph, opts, layoutMetadata(layout));
+}
+
+/** The model file around a graph: this project's opset, producer and metadata, with the weights' type. */
+export function projectModel(graph: GraphProto, opts: ExportOptions, metadata: { key: string; value: string }[]): Uint8Array {
   return encodeModel({
     ir_version: IR_VERSION,
     opset_import: [{ domain: '', version: OPSET }],
@@ -95,6 +100,6 @@ export function exportGenerator(G: Generator, o: NetworkOptions, opts: ExportOpt
     producer_version: '0.1.0',
     doc_string: opts.description ?? '',
     graph,
-    metadata_props: [...layoutMetadata(layout), { key: 'pix2pixhd.weights', value: opts.fp16 ? 'float16' : 'float32' }],
+    metadata_props: [...metadata, { key: 'pix2pixhd.weights', value: opts.fp16 ? 'float16' : 'float32' }],
   });
 }
