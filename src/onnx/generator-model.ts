@@ -13,7 +13,7 @@
 import type { Generator, NetworkOptions } from '../models/from-options.js';
 import { noGrad } from '../torch/index.js';
 import { GraphBuilder, valueInfo } from './graph-builder.js';
-import { inputNames, layoutMetadata, layoutOf, type ModelLayout } from './model-layout.js';
+import { layoutMetadata, layoutOf } from './model-layout.js';
 import { emitModule } from './module-graph.js';
 import { cropTo, padToMultiple } from './padding.js';
 import { DataType, encodeModel, type GraphProto } from './proto.js';
