@@ -206,7 +206,7 @@ Geometry geometryOf(const at::Tensor& weight, const at::Tensor& labels, const at
   TORCH_CHECK(g.columns <= weight.size(1), "onehotConv2d: ", g.columns, " one-hot and boundary channels, the weight has ", weight.size(1), " input channels");
   TORCH_CHECK(g.K / 2 < g.H && g.K / 2 < g.W, "onehotConv2d: reflection padding ", g.K / 2, " needs a map larger than it, got ", g.H, "x", g.W);
   if (hasEdges) {
-    TORCH_CHECK(edges.sizes() == labels.sizes() && edges.scalar_type() == weight.scalar_type() && edges.is_contiguous(), "onehotConv2d: the boundary map must be [N, H, W] of the weight's dtype, contiguous");
+    TORCH_CHECK(edges.sizes() == labels.sizes() && edges.scalar_type() == weight.scalar_type(), "onehotConv2d: the boundary map must be [N, H, W] of the weight's dtype");
     TORCH_CHECK(edges.numel() == 0 || edges.eq(0).logical_or(edges.eq(1)).all().item<bool>(), "onehotConv2d: the boundary map must hold only 0 and 1");
   }
   if (labels.numel() > 0) {
@@ -218,11 +218,13 @@ Geometry geometryOf(const at::Tensor& weight, const at::Tensor& labels, const at
 
 struct OnehotConv : public torch::autograd::Function<OnehotConv> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& weight, const at::Tensor& labels, const at::Tensor& edges, bool hasEdges, int64_t labelNc) {
+    // A channel of G's input (edges) is strided for batches of more than one: read it compact.
     auto lab = labels.contiguous();
-    auto g = geometryOf(weight, lab, edges, hasEdges, labelNc);
+    auto edge = edges.contiguous();
+    auto g = geometryOf(weight, lab, edge, hasEdges, labelNc);
     at::NoGradGuard noGrad;
-    auto out = weight.scalar_type() == at::kFloat ? forwardKernel<float>(weight, lab, edges, labelNc, g) : forwardKernel<double>(weight, lab, edges, labelNc, g);
-    ctx->save_for_backward({lab, edges});
+    auto out = weight.scalar_type() == at::kFloat ? forwardKernel<float>(weight, lab, edge, labelNc, g) : forwardKernel<double>(weight, lab, edge, labelNc, g);
+    ctx->save_for_backward({lab, edge});
     ctx->saved_data["labelNc"] = labelNc;
     ctx->saved_data["hasEdges"] = hasEdges;
     ctx->saved_data["weightShape"] = weight.sizes().vec();

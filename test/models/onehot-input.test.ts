@@ -21,7 +21,8 @@ function maps(n: number, h: number, w: number, seed: number): { label: Tensor; i
 }
 
 function layoutOf(label: Tensor, input: Tensor, edges: boolean, dtype: 'float32' | 'float64'): OnehotLayout {
-  return { labels: label.squeeze(1), edges: edges ? input.select(1, LABEL_NC).to('cpu', { dtype }).contiguous() : null, labelNc: LABEL_NC };
+  // As generatorInput gives it: a channel of the input, strided when the batch has several items.
+  return { labels: label.squeeze(1), edges: edges ? input.select(1, LABEL_NC) : null, labelNc: LABEL_NC };
 }
 
 for (const dtype of ['float64', 'float32'] as const) {
