@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 #include <atomic>
 #include <cmath>
+#include "cpu_features.h"
 #include "errors.h"
 #include "grad_hooks.h"
 #include "tensor_wrap.h"
@@ -54,10 +55,6 @@ template <typename T>
 __attribute__((target("avx2,fma"))) void adamElementsFma(T* p, const T* g, T* m, T* v, int64_t n, const AdamConstants<T>& c) {
   adamElements<T, true>(p, g, m, v, n, c);
 }
-bool cpuHasFma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
 #endif
 
 template <typename T>
@@ -68,7 +65,7 @@ void adamKernel(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v
   T* vp = v.data_ptr<T>();
   at::parallel_for(0, p.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (cpuHasFma()) return adamElementsFma<T>(pp + begin, gp + begin, mp + begin, vp + begin, end - begin, c);
+    if (cpuHasAvx2Fma()) return adamElementsFma<T>(pp + begin, gp + begin, mp + begin, vp + begin, end - begin, c);
 #endif
     adamElements<T, false>(pp + begin, gp + begin, mp + begin, vp + begin, end - begin, c);
   });
@@ -125,13 +122,6 @@ void adamStepOps(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& 
   p.addcdiv_(m, denom, -(a.lr / biasCorrection1));
 }
 
-std::vector<at::Tensor> tensorsFrom(Napi::Env env, const Napi::Value& value, const char* what) {
-  if (!value.IsArray()) throw std::invalid_argument(std::string(what) + " must be an array of tensors");
-  auto a = value.As<Napi::Array>();
-  std::vector<at::Tensor> out;
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(TensorWrap::From(env, a.Get(i), what));
-  return out;
-}
 
 }  // namespace
 
@@ -151,13 +141,13 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
 Napi::Value AdamBackward(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    auto outputs = tensorsFrom(env, info[0], "adamBackward outputs");
+    auto outputs = TensorWrap::ListFrom(env, info[0], "adamBackward outputs");
     std::vector<at::Tensor> grads;
-    if (info[1].IsArray()) grads = tensorsFrom(env, info[1], "adamBackward grads");
+    if (info[1].IsArray()) grads = TensorWrap::ListFrom(env, info[1], "adamBackward grads");
     bool retain = info[2].ToBoolean().Value();
-    auto params = tensorsFrom(env, info[3], "adamBackward params");
-    auto expAvg = tensorsFrom(env, info[4], "adamBackward exp_avg");
-    auto expAvgSq = tensorsFrom(env, info[5], "adamBackward exp_avg_sq");
+    auto params = TensorWrap::ListFrom(env, info[3], "adamBackward params");
+    auto expAvg = TensorWrap::ListFrom(env, info[4], "adamBackward exp_avg");
+    auto expAvgSq = TensorWrap::ListFrom(env, info[5], "adamBackward exp_avg_sq");
     if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
       throw std::invalid_argument("adamBackward: the hyper-parameters must be a Float64Array");
     }

@@ -78,11 +78,9 @@ double argNumber(const Napi::Object& o, const char* key, double fallback) {
   return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
 }
 
+// The collectives need at least one tensor.
 std::vector<at::Tensor> tensorsFrom(Napi::Env env, const Napi::Value& v, const char* what) {
-  if (!v.IsArray()) throw std::invalid_argument(std::string(what) + ": expected an array of tensors");
-  auto a = v.As<Napi::Array>();
-  std::vector<at::Tensor> out;
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(TensorWrap::From(env, a.Get(i), what));
+  auto out = TensorWrap::ListFrom(env, v, what);
   if (out.empty()) throw std::invalid_argument(std::string(what) + ": no tensors");
   return out;
 }

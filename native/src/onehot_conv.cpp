@@ -13,6 +13,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 #include <vector>
+#include "cpu_features.h"
 #include "errors.h"
 #include "tensor_wrap.h"
 
@@ -112,10 +113,6 @@ __attribute__((target("avx2,fma"))) void forwardRowsAvx2(const T* table, const i
                                                          const int64_t* ry, const int64_t* rx, int64_t begin, int64_t end) {
   forwardRowsFor<T>(table, entryMap, out, g, entries, ry, rx, begin, end);
 }
-bool hasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
 #endif
 
 template <typename T>
@@ -133,7 +130,7 @@ at::Tensor forwardKernel(const at::Tensor& weight, const at::Tensor& labels, con
   T* op = out.data_ptr<T>();
   at::parallel_for(0, g.N * g.H, 1, [&](int64_t begin, int64_t end) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (hasAvx2()) return forwardRowsAvx2<T>(table.data(), entryMap.data(), op, g, entries, ry.data(), rx.data(), begin, end);
+    if (cpuHasAvx2Fma()) return forwardRowsAvx2<T>(table.data(), entryMap.data(), op, g, entries, ry.data(), rx.data(), begin, end);
 #endif
     forwardRowsFor<T>(table.data(), entryMap.data(), op, g, entries, ry.data(), rx.data(), begin, end);
   });

@@ -70,6 +70,14 @@ const at::Tensor& TensorWrap::From(Napi::Env env, const Napi::Value& value, cons
   return self->tensor_;
 }
 
+std::vector<at::Tensor> TensorWrap::ListFrom(Napi::Env env, const Napi::Value& value, const char* what) {
+  if (!value.IsArray()) throw Napi::TypeError::New(env, std::string(what) + ": expected an array of tensors");
+  auto a = value.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(From(env, a.Get(i), what));
+  return out;
+}
+
 #define SELF_TENSOR() \
   if (disposed_) throw Napi::Error::New(info.Env(), "the tensor was disposed (used after dispose() or outside its tidy scope)"); \
   const at::Tensor& t = tensor_;

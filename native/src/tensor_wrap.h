@@ -3,6 +3,7 @@
 // backstop for handles that were never disposed.
 #pragma once
 #include <napi.h>
+#include <vector>
 #include <torch/torch.h>
 #include <atomic>
 
@@ -13,6 +14,8 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   static bool Is(Napi::Env env, const Napi::Value& value);
   // The tensor behind a JS value; throws a JS-visible error for non-tensors and disposed handles.
   static const at::Tensor& From(Napi::Env env, const Napi::Value& value, const char* what);
+  // The tensors of a JS array of tensors (errors name `what`).
+  static std::vector<at::Tensor> ListFrom(Napi::Env env, const Napi::Value& value, const char* what);
   static int64_t LiveCount() { return live_.load(); }
   // Drops the handle of a wrapper made by Wrap (as dispose() does): for tensors lent to a JS
   // callback only for the duration of the call.

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { EditorServer } from '../../src/server/app.js';
-import { browserUnavailable, launchBrowser } from '../server/browser.js';
+import { browserUnavailable, dragOnLabels, launchBrowser } from '../server/browser.js';
 import { makeTinyRun, pngPixels, startTinyServer, type TinyRun } from '../server/helpers.js';
 
 const skip = await browserUnavailable();
@@ -127,16 +127,6 @@ async function pageLabels(): Promise<{ ids: Uint8Array; width: number; height: n
   return { ids: Uint8Array.from({ length: png.width * png.height }, (_, i) => png.data[3 * i]!), width: png.width, height: png.height };
 }
 
-/** Drags on the label canvas along map coordinates. */
-async function drag(points: Array<[number, number]>, w: number, h: number): Promise<void> {
-  const box = (await page.locator('#label-canvas').boundingBox())!;
-  const at = ([x, y]: [number, number]) => [box.x + ((x + 0.5) * box.width) / w, box.y + ((y + 0.5) * box.height) / h] as const;
-  await page.mouse.move(...at(points[0]!));
-  await page.mouse.down();
-  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
-  await page.mouse.up();
-}
-
 /** Largest and mean per-channel difference over the pixels of `where` (RGB), and how many pixels differ at all. */
 function compareWhere(a: Uint8Array, b: Uint8Array, where: Uint8Array): { max: number; mean: number; differing: number; pixels: number } {
   let max = 0;
@@ -166,7 +156,7 @@ test('a brush stroke changes the in-browser image near it and nowhere else, on W
   await page.click(`#palette [data-class="${VEGETATION}"]`);
   await page.click('#tool-brush');
   await page.$eval('#brush-size', (el) => { (el as HTMLInputElement).value = '8'; el.dispatchEvent(new Event('input')); });
-  await drag([[110, 64], [140, 64]], w, h);
+  await dragOnLabels(page, [[110, 64], [140, 64]], w, h);
   const after = await pageLabels();
   const changed = Uint8Array.from(after.ids, (id, i) => Number(id !== before.ids[i]));
   const stroke = changed.reduce((n, c) => n + c, 0);

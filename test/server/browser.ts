@@ -39,3 +39,13 @@ export async function launchBrowser(opts: { webgpu?: boolean } = {}): Promise<{ 
     },
   };
 }
+
+/** Drags on the editor's label canvas along map coordinates (a w×h map). */
+export async function dragOnLabels(page: import('playwright-core').Page, points: Array<[number, number]>, w: number, h: number): Promise<void> {
+  const box = (await page.locator('#label-canvas').boundingBox())!;
+  const at = ([x, y]: [number, number]) => [box.x + ((x + 0.5) * box.width) / w, box.y + ((y + 0.5) * box.height) / h] as const;
+  await page.mouse.move(...at(points[0]!));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
+  await page.mouse.up();
+}

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Page, Request } from 'playwright-core';
 import type { EditorServer } from '../../src/server/app.js';
-import { browserUnavailable, launchBrowser } from './browser.js';
+import { browserUnavailable, dragOnLabels, launchBrowser } from './browser.js';
 import { CAR, decodeIds, makeTinyRun, pngPixels, startTinyServer, type TinyRun } from './helpers.js';
 
 const VEGETATION = 21;
@@ -62,16 +62,6 @@ async function synthesise(): Promise<Synthesis> {
   return { body: { ...sent, label: decodeIds(sent.label), inst: decodeIds(sent.inst) }, image: image.data };
 }
 
-/** Drags on the label canvas along map coordinates. */
-async function drag(points: Array<[number, number]>, w: number, h: number): Promise<void> {
-  const box = (await page.locator('#label-canvas').boundingBox())!;
-  const at = ([x, y]: [number, number]) => [box.x + ((x + 0.5) * box.width) / w, box.y + ((y + 0.5) * box.height) / h] as const;
-  await page.mouse.move(...at(points[0]!));
-  await page.mouse.down();
-  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
-  await page.mouse.up();
-}
-
 /** Pixels farther than `margin` (Chebyshev) from every marked pixel. */
 function farFrom(mask: Uint8Array, w: number, h: number, margin: number): Uint8Array {
   const far = new Uint8Array(w * h).fill(1);
@@ -117,11 +107,11 @@ test('paint a region, draw a car, pick its style: the image changes there and no
   await page.click(`#palette [data-class="${VEGETATION}"]`);
   await page.click('#tool-brush');
   await page.$eval('#brush-size', (el) => { (el as HTMLInputElement).value = '16'; el.dispatchEvent(new Event('input')); });
-  await drag([[24, 30], [64, 30], [64, 44], [24, 44]], w, h);
+  await dragOnLabels(page, [[24, 30], [64, 30], [64, 44], [24, 44]], w, h);
   // 2. Draw a new car (a new instance) on the lower part of the scene.
   await page.click(`#palette [data-class="${CAR}"]`);
   await page.click('#tool-object');
-  await drag([[44, 100], [84, 100]], w, h);
+  await dragOnLabels(page, [[44, 100], [84, 100]], w, h);
   // 3. The new car is selected: its styles are shown; pick style 1.
   await page.waitForSelector('#style-picker:not([hidden])');
   assert.equal(await page.locator('#style-swatches button').count(), 1 + 3, 'random + the three car styles');
@@ -183,7 +173,7 @@ test('paint a region, draw a car, pick its style: the image changes there and no
 
   // 7. Erase the car: its pixels go back to the class around it, and its style choice goes too.
   await page.click('#tool-erase');
-  await drag([[64, 100]], w, h);
+  await dragOnLabels(page, [[64, 100]], w, h);
   const erased = await synthesise();
   assert.ok(!erased.body.inst.includes(carId));
   assert.deepEqual(erased.body.styles, {});

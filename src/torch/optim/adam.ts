@@ -80,7 +80,7 @@ export class Adam extends Optimizer<AdamHyper> {
     this.zeroGrad(true);
     const entries = [...this.indexed()].filter(([, p]) => p.requiresGrad);
     if (entries.length === 0) return;
-    const fresh = entries.filter(([i]) => !this.state.has(i)).map(([i]) => i);
+    const fresh = new Set(entries.filter(([i]) => !this.state.has(i)).map(([i]) => i));
     const states = entries.map(([i, p]) => this.stateFor(i, p));
     const hyper = new Float64Array(entries.flatMap(([, , h], k) => [states[k]!.step + 1, h.lr, h.betas[0], h.betas[1], h.eps, h.weightDecay]));
     const updated = native.adamBackward(
@@ -89,7 +89,7 @@ export class Adam extends Optimizer<AdamHyper> {
     );
     entries.forEach(([i], k) => {
       if (updated[k]) states[k]!.step += 1;
-      else if (fresh.includes(i)) this.dropState(i);
+      else if (fresh.has(i)) this.dropState(i);
     });
   }
 
