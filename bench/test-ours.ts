@@ -8,6 +8,7 @@ import { sizeMultiple } from '../src/data/transforms.js';
 import { synthesize } from '../src/infer/synthesize.js';
 import { encodeInput } from '../src/models/input-encoding.js';
 import * as T from '../src/torch/index.js';
+import { native } from '../src/torch/native.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -48,3 +49,5 @@ for (let i = 0; i < Number(a.n); i++) {
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 console.log(JSON.stringify({ sec_per_image: median(seconds), cpu_sec_per_image: median(cpuSeconds), all: seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+// PIX2PIXHD_ALLOC_STATS=1: the caching CPU allocator's counters on stderr (how often blocks were reused).
+if (process.env.PIX2PIXHD_ALLOC_STATS) console.error(JSON.stringify(native.cpuAllocatorStats()));

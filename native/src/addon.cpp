@@ -9,6 +9,7 @@
 #include <malloc.h>
 #endif
 #include "adam.h"
+#include "cpu_allocator.h"
 #include "dist.h"
 #include "onehot_conv.h"
 #include "ops.h"
@@ -236,7 +237,7 @@ Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
 Napi::Value HeapInUse(const Napi::CallbackInfo& info) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
   struct mallinfo2 mi = mallinfo2();
-  return Napi::Number::New(info.Env(), (double)(mi.uordblks + mi.hblkhd));
+  return Napi::Number::New(info.Env(), (double)(mi.uordblks + mi.hblkhd + CachingCpuAllocatorBytesInUse()));
 #else
   return info.Env().Null();
 #endif
@@ -269,6 +270,7 @@ static void tuneAllocator() {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneAllocator();
+  InstallCachingCpuAllocator();
   auto* data = new AddonData();
   data->tensorCtor = Napi::Persistent(TensorWrap::Define(env));
   env.SetInstanceData<AddonData>(data);
@@ -287,6 +289,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
   exports.Set("liveTensors", Napi::Function::New(env, LiveTensors));
   exports.Set("heapInUse", Napi::Function::New(env, HeapInUse));
+  exports.Set("cpuAllocatorStats", Napi::Function::New(env, CpuAllocatorStats));
+  exports.Set("cpuAllocatorRelease", Napi::Function::New(env, CpuAllocatorRelease));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("onehotConv2d", Napi::Function::New(env, OnehotConv2d));

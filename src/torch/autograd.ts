@@ -70,8 +70,9 @@ export function liveTensorCount(): number {
 }
 
 /**
- * Bytes the process's C/C++ heap holds now (tensor memory included), or null where the C
- * library does not say (glibc's mallinfo2 does): for leak checks. Unlike the resident size it
+ * Bytes the process's C/C++ heap holds now (tensor memory included: glibc's heap and the caching
+ * CPU allocator's blocks in use), or null where the C library does not say (glibc's mallinfo2
+ * does): for leak checks. Unlike the resident size it
  * goes down when memory is freed (the addon keeps the heap from being trimmed, so RSS does not).
  */
 export function heapBytesInUse(): number | null {

@@ -52,6 +52,14 @@ export interface NativeBinding {
   liveTensors(): number;
   /** Bytes the C/C++ heap has handed out (glibc's mallinfo2), or null where unknown. */
   heapInUse(): number | null;
+  /**
+   * The caching CPU allocator's counters (native/src/cpu_allocator.cpp): blocks of 1 MiB and more
+   * handed out again from the cache (whole, or split from a larger one, or grown), mapped afresh,
+   * and unmapped; bytes cached, and mapped in all (in use + cached) now and at most.
+   */
+  cpuAllocatorStats(): CpuAllocatorStats;
+  /** Unmaps every cached block. */
+  cpuAllocatorRelease(): void;
   buildInfo(): { torchVersion: string; parallel: string; cuda: boolean };
   autocastEnter(deviceType: 'cuda' | 'cpu', dtype: DType, enabled: boolean): [boolean, DType];
   autocastExit(deviceType: 'cuda' | 'cpu', wasEnabled: boolean, dtype: DType): void;
@@ -128,6 +136,13 @@ if (!existsSync(addonPath)) {
 // (editor synthesis at 512×256, 2 threads, 2 competing processes: see README, Benchmarks). Read
 // by libgomp when libtorch loads, just below; a value the user set is kept.
 if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+export interface CpuAllocatorStats {
+  /** False where PIX2PIXHD_CPU_CACHE=0 left libtorch's default allocator in place. */
+  enabled: boolean;
+  hits: number; splits: number; grows: number; misses: number; releases: number;
+  cachedBytes: number; mappedBytes: number; peakMappedBytes: number;
+}
+
 export const native: NativeBinding = createRequire(import.meta.url)(addonPath);
 
 function initialThreads(): number {
