@@ -208,13 +208,18 @@ CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;
 }  // namespace
 
 void InstallCachingCpuAllocator() {
-  const char* setting = std::getenv("PIX2PIXHD_CPU_CACHE");
-  if (setting && std::string(setting) == "0") return;
-  size_t minCached = kDefaultMinCachedBytes;
-  if (const char* mb = std::getenv("PIX2PIXHD_CPU_CACHE_MIN_MB")) minCached = std::strtoull(mb, nullptr, 10) << 20;
-  // Never deleted: tensors may outlive every other static object, and each one's deleter needs it.
-  CachingCpuAllocator::instance = new CachingCpuAllocator(c10::GetDefaultCPUAllocator(), minCached);
-  c10::SetCPUAllocator(CachingCpuAllocator::instance, /*priority=*/1);
+  // Once per process: worker threads load the addon again (Init runs per environment), and every
+  // block must keep meeting the instance that handed it out.
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    const char* setting = std::getenv("PIX2PIXHD_CPU_CACHE");
+    if (setting && std::string(setting) == "0") return;
+    size_t minCached = kDefaultMinCachedBytes;
+    if (const char* mb = std::getenv("PIX2PIXHD_CPU_CACHE_MIN_MB")) minCached = std::strtoull(mb, nullptr, 10) << 20;
+    // Never deleted: tensors may outlive every other static object, and each one's deleter needs it.
+    CachingCpuAllocator::instance = new CachingCpuAllocator(c10::GetDefaultCPUAllocator(), minCached);
+    c10::SetCPUAllocator(CachingCpuAllocator::instance, /*priority=*/1);
+  });
 }
 
 size_t CachingCpuAllocatorBytesInUse() {

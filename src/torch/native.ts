@@ -124,7 +124,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 // PIX2PIXHD_TORCH_ADDON: the binding built elsewhere (another libtorch, a CUDA build). The tests
 // also point it at a missing file to prove that `test --onnx` runs where libtorch is absent.
 const fromEnv = process.env.PIX2PIXHD_TORCH_ADDON;
-const addonPath = fromEnv ? fromEnv : join(here, '..', '..', 'native', 'build', 'Release', 'torch_addon.node');
+// (Exported for tests that load it in a worker thread of their own.)
+export const addonPath = fromEnv ? fromEnv : join(here, '..', '..', 'native', 'build', 'Release', 'torch_addon.node');
 if (!existsSync(addonPath)) {
   throw new Error(fromEnv
     ? `the libtorch binding PIX2PIXHD_TORCH_ADDON names (${addonPath}) does not exist`

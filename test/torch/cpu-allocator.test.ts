@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { full, zeros, type Tensor } from '../../src/torch/index.js';
-import { native } from '../../src/torch/native.js';
+import { addonPath, native } from '../../src/torch/native.js';
 
 const MiB = 1 << 20;
 const floats = (bytes: number) => Math.floor(bytes / 4);
@@ -76,4 +77,16 @@ test('PIX2PIXHD_CPU_CACHE=0 leaves libtorch\'s own allocator in place', () => {
   const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, PIX2PIXHD_CPU_CACHE: '0' }, encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(JSON.parse(run.stdout.trim().split('\n').pop()!).enabled, false);
+});
+
+test('a worker thread loading the addon again keeps the one allocator: blocks allocated before it are freed by it', async () => {
+  const before = full([floats(8 * MiB)], 7);
+  // The server's synthesis workers load the addon in threads of their own, where Init runs again.
+  const worker = new Worker(`require('node:worker_threads').parentPort.postMessage(require(${JSON.stringify(addonPath)}).cpuAllocatorStats().enabled)`, { eval: true });
+  const enabled = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+  await worker.terminate();
+  assert.equal(enabled, true);
+  const cachedBefore = native.cpuAllocatorStats().cachedBytes;
+  before.dispose(); // freed by an instance that does not know the block: an abort (free() of a mapped block)
+  assert.ok(native.cpuAllocatorStats().cachedBytes > cachedBefore, 'the block went back to the cache');
 });
