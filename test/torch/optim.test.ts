@@ -2,8 +2,8 @@
 // parameter groups, and Adam's state-dict round trip.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Adam, nn, noGrad, SGD, tensor, tidy, zerosLike, type AdamHyper, type Tensor } from '../../src/torch/index.js';
-import { native, type AdamPathName, type AdamUpdateCounts } from '../../src/torch/native.js';
+import { Adam, adamUpdatesDuring, nn, noGrad, SGD, tensor, tidy, withAdamPath, zerosLike, type AdamHyper, type Tensor } from '../../src/torch/index.js';
+import { native } from '../../src/torch/native.js';
 import { assertClose, randomValues } from './helpers.js';
 
 // L(p) = Σ c_i p_i² + d_i p_i, so dL/dp_i = 2 c_i p_i + d_i
@@ -309,24 +309,6 @@ test("Adam's in-backward update runs natively: bit-identical to step() on both o
   optIn.dispose();
 }));
 
-/** fn with Adam's updates forced onto one path (native.adamPath), restored afterwards. */
-function onPath<T>(path: AdamPathName, fn: () => T): T {
-  const previous = native.adamPath(path);
-  try {
-    return fn();
-  } finally {
-    native.adamPath(previous);
-  }
-}
-
-/** Updates counted on each path while fn ran. */
-function countsDuring(fn: () => void): Omit<AdamUpdateCounts, 'fusedAdamBuilt' | 'fusedAdamMissing'> {
-  const before = native.adamUpdateCounts();
-  fn();
-  const after = native.adamUpdateCounts();
-  return { cpuKernel: after.cpuKernel - before.cpuKernel, fusedAdam: after.fusedAdam - before.fusedAdam, foreach: after.foreach - before.foreach, ops: after.ops - before.ops };
-}
-
 /**
  * Parameters for comparing Adam's paths: two groups (their own lr and weight decay), float32,
  * float64 and bfloat16, sizes off any vector width, a transposed (non-contiguous) one, and one
@@ -369,7 +351,7 @@ test("Adam's foreach path (PyTorch 1.13's _multi_tensor_adam, op for op) equals 
     for (const [ps, path, opt] of [[viaOps, 'ops', optOps], [viaForeach, 'foreach', optForeach]] as const) {
       ps.forEach((p, k) => { p.grad = step === 2 && k === 4 ? null : g[k]!; });
       const gradBefore = ps[3]!.grad!.toNumbers();
-      const counted = countsDuring(() => onPath(path, () => opt.step()));
+      const counted = adamUpdatesDuring(() => withAdamPath(path, () => opt.step()));
       const updated = step === 2 ? 4 : 5;
       assert.deepEqual(counted, { cpuKernel: 0, fusedAdam: 0, foreach: path === 'foreach' ? updated : 0, ops: path === 'ops' ? updated : 0 }, `step ${step}: every update on the ${path} path`);
       assert.deepEqual(ps[3]!.grad!.toNumbers(), gradBefore, 'the weight decay is not added into .grad');
@@ -385,7 +367,7 @@ test("Adam's foreach path (PyTorch 1.13's _multi_tensor_adam, op for op) equals 
   const x = tensor(randomValues(4 * 5, 9), [4, 5]);
   const loss = (ps: Tensor[]) => ps[1]!.matmul(x).tanh().sum().add(ps[0]!.square().sum()).add(ps[2]!.square().sum());
   for (const [ps, path, opt] of [[viaOps, 'ops', optOps], [viaForeach, 'foreach', optForeach]] as const) {
-    const counted = countsDuring(() => onPath(path, () => tidy(() => opt.backwardAndStep(loss(ps)))));
+    const counted = adamUpdatesDuring(() => withAdamPath(path, () => tidy(() => opt.backwardAndStep(loss(ps)))));
     assert.equal(counted[path], 3, `three parameters updated inside the backward on the ${path} path`);
   }
   viaOps.forEach((p, k) => assert.equal(viaForeach[k]!.ne(p).sum().item(), 0, `in backward: parameter ${k}`));
@@ -405,8 +387,8 @@ test("Adam forced onto ATen's _fused_adam_ on the CPU: without a CPU kernel (PyT
     const g = grads(step);
     viaOps.forEach((p, k) => { p.grad = g[k]!; });
     viaFused.forEach((p, k) => { p.grad = g[k]!; });
-    onPath('ops', () => optOps.step());
-    const counted = countsDuring(() => onPath('fused', () => optFused.step()));
+    withAdamPath('ops', () => optOps.step());
+    const counted = adamUpdatesDuring(() => withAdamPath('fused', () => optFused.step()));
     // Every update is one or the other (the transposed parameter, whose gradient is laid out
     // otherwise, always takes foreach).
     assert.equal(counted.fusedAdam + counted.foreach, 5, `step ${step}: fused or, where it has no kernel, foreach: ${JSON.stringify(counted)}`);
@@ -415,8 +397,8 @@ test("Adam forced onto ATen's _fused_adam_ on the CPU: without a CPU kernel (PyT
     assert.equal(native.adamUpdateCounts().fusedAdamMissing.includes('cpu'), built && counted.fusedAdam === 0, `step ${step}: the CPU is marked as lacking the kernel exactly when it fell back`);
     ranFused += counted.fusedAdam;
   }
-  const inBackward = countsDuring(() => onPath('fused', () => tidy(() => optFused.backwardAndStep(viaFused[0]!.square().sum()))));
-  onPath('ops', () => tidy(() => optOps.backwardAndStep(viaOps[0]!.square().sum())));
+  const inBackward = adamUpdatesDuring(() => withAdamPath('fused', () => tidy(() => optFused.backwardAndStep(viaFused[0]!.square().sum()))));
+  withAdamPath('ops', () => tidy(() => optOps.backwardAndStep(viaOps[0]!.square().sum())));
   assert.equal(inBackward.fusedAdam + inBackward.ops, 1, `inside the backward: fused or the op sequence: ${JSON.stringify(inBackward)}`);
   ranFused += inBackward.fusedAdam;
   // Where it ran, _fused_adam_ computes in float (double scalars): close to the op sequence, not bitwise.

@@ -5,7 +5,7 @@
 // has no fused kernel; elsewhere the op sequence itself.
 import { type BackwardFunction, noGrad } from '../autograd.js';
 import { zerosLike } from '../creation.js';
-import { native } from '../native.js';
+import { type AdamPathName, type AdamUpdateCounts, native } from '../native.js';
 import { keep, tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer } from './optimizer.js';
@@ -27,6 +27,27 @@ export interface AdamParamState {
 export interface AdamStateDict {
   state: Map<number, AdamParamState>;
   paramGroups: { hyper: AdamHyper; params: number[] }[];
+}
+
+/** Adam's parameter updates on each path: the CPU kernel, ATen's `_fused_adam_`, foreach ops, the op sequence. */
+export type AdamPathCounts = Omit<AdamUpdateCounts, 'fusedAdamBuilt' | 'fusedAdamMissing'>;
+
+/** fn with Adam's updates forced onto one path where it can run (for tests and the GPU check, which compare the paths). */
+export function withAdamPath<R>(path: AdamPathName, fn: () => R): R {
+  const previous = native.adamPath(path);
+  try {
+    return fn();
+  } finally {
+    native.adamPath(previous);
+  }
+}
+
+/** The updates done on each path while fn ran (which path an update took). */
+export function adamUpdatesDuring(fn: () => void): AdamPathCounts {
+  const before = native.adamUpdateCounts();
+  fn();
+  const after = native.adamUpdateCounts();
+  return { cpuKernel: after.cpuKernel - before.cpuKernel, fusedAdam: after.fusedAdam - before.fusedAdam, foreach: after.foreach - before.foreach, ops: after.ops - before.ops };
 }
 
 /** The native calls' hyper-parameters: [step, lr, beta1, beta2, eps, weightDecay] per parameter. */
