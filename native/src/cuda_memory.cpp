@@ -1,7 +1,7 @@
 // The CUDA caching allocator's statistics. They live in c10_cuda, which only a CUDA libtorch
 // ships, and its header pulls in CUDA's runtime headers: CMake defines PIX2PIXHD_CUDA_ALLOCATOR
-// where the libtorch is a CUDA build with c10_cuda, and the headers must be found too; elsewhere
-// the functions answer null / false, and the build is unaffected.
+// where a test program calling them compiles and links against this libtorch (see
+// CMakeLists.txt); elsewhere the functions answer null / false, and the build is unaffected.
 #include "cuda_memory.h"
 #include <torch/torch.h>
 #include "errors.h"
