@@ -163,7 +163,9 @@ void adamStepOps(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& 
 // parameters on one device, of one dtype, with the same hyper-parameters (`a`; the steps may
 // differ). Two departures that change no value: the weight decay is added to a copy of the
 // gradients (1.13 adds it into .grad in place), and eps is added to the denominators in place
-// (1.13 allocates another list).
+// (1.13 allocates another list). The denominators of the whole group exist at once (a buffer the
+// size of its parameters, as in PyTorch's), where `_fused_adam_` needs none: CUDA takes this path
+// only where the libtorch lacks the fused kernel.
 void adamStepForeach(std::vector<at::Tensor>& p, std::vector<at::Tensor> g, std::vector<at::Tensor>& m, std::vector<at::Tensor>& v,
                      const std::vector<double>& steps, const AdamArgs& a) {
   at::NoGradGuard noGrad;
