@@ -1,8 +1,9 @@
 // The memory estimate printed before training, for the official 2048×1024 recipe (--netG local
 // --ngf 32 --num_D 3 --resize_or_crop none, batch 1, VGG loss, feature matching, instance maps),
-// with and without the memory savers. The estimate is float32 and validated against measured
-// peaks on the CPU (test/train/memory-peak.test.ts); on CUDA it is unvalidated (the CUDA context
-// and cuDNN's workspaces are not in it), and --fp16 is not modelled.
+// with and without the memory savers: on the CPU (float32, validated against measured peaks in
+// test/train/memory-peak.test.ts), then on CUDA in float32 and with --fp16 (with the CUDA
+// context, cuDNN's workspaces and the caching allocator's slack as assumed constants, to be
+// checked by scripts/gpu-check.ts's "memory estimate").
 //   npm run bench:memory
 import { buildDiscriminator, buildGenerator, type NetworkOptions } from '../src/models/from-options.js';
 import { estimateMemory } from '../src/train/memory-estimate.js';
@@ -30,4 +31,17 @@ for (const savers of [{}, { recompute_blocks: true }, { D_real_first: true }, { 
   const name = Object.keys(savers).map((k) => `--${k}`).join(' ') || '(none)';
   const margin = (m.totalBytes - budget) / MiB;
   console.log(`| ${name} | ${(m.parameterBytes / MiB).toFixed(0)} MiB | ${(m.activationBytes / MiB).toFixed(0)} MiB | ${(m.totalBytes / MiB).toFixed(0)} MiB (${(m.totalBytes / 2 ** 30).toFixed(2)} GiB) | ${margin > 0 ? `${margin.toFixed(0)} MiB over` : `${(-margin).toFixed(0)} MiB under`} |`);
+}
+
+console.log('');
+console.log('The same on CUDA, float32 and --fp16 (allocated: the caching allocator\'s peak; in all: with its slack and the CUDA context, assumed)');
+console.log('| options | parameters + Adam (+ gradients) | activations | allocated | in all | vs 16 GiB |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const fp16 of [false, true]) {
+  for (const savers of [{}, { recompute_blocks: true, D_real_first: true }]) {
+    const m = estimateMemory({ ...official2k, ...savers, device: 'cuda', fp16 }, parameters, { height: 1024, width: 2048 });
+    const name = [...(fp16 ? ['--fp16'] : []), ...Object.keys(savers).map((k) => `--${k}`)].join(' ') || '(none)';
+    const margin = (m.totalBytes - budget) / MiB;
+    console.log(`| ${name} | ${((m.parameterBytes + m.castWeightBytes) / MiB).toFixed(0)} MiB | ${(m.activationBytes / MiB).toFixed(0)} MiB | ${(m.allocatedBytes / MiB).toFixed(0)} MiB | ${(m.totalBytes / MiB).toFixed(0)} MiB (${(m.totalBytes / 2 ** 30).toFixed(2)} GiB) | ${margin > 0 ? `${margin.toFixed(0)} MiB over` : `${(-margin).toFixed(0)} MiB under`} |`);
+  }
 }

@@ -19,7 +19,7 @@ if (( build )); then
   if ! node scripts/build-native.mjs >/tmp/pix2pixhd-gpu-build.log 2>&1; then
     tail -30 /tmp/pix2pixhd-gpu-build.log; echo "FAIL build                  the native build failed"; exit 1
   fi
-  grep -E "^-- c10d|libtorch:" /tmp/pix2pixhd-gpu-build.log || true
+  grep -E "^-- c10d|^-- CUDA allocator|libtorch:" /tmp/pix2pixhd-gpu-build.log || true
   echo "PASS build                   $(( $(date +%s) - start )) s"
 fi
 status=0

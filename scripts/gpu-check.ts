@@ -1,6 +1,10 @@
 // The CUDA checks of scripts/gpu-check.sh, one verdict line each (PASS, FAIL or SKIP, with the
 // figure that decided it), then the performance figures. Exits non-zero when any check failed.
 //   node --import tsx scripts/gpu-check.ts [--only name,name]
+// GPU_CHECK_DEVICE=cpu runs the checks on the CPU instead (a dry run of the script itself, where
+// no GPU is at hand; the Adam and memory checks then run small and say what they could not check):
+//   GPU_CHECK_DEVICE=cpu node --import tsx scripts/gpu-check.ts --only 'adam in backward,adam fused cuda,memory estimate'
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +18,8 @@ import * as T from '../src/torch/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIX = join(ROOT, 'test', 'fixtures', 'pix2pixhd-reference');
-const DEV = 'cuda:0';
+const DEV = process.env.GPU_CHECK_DEVICE ?? 'cuda:0';
+const onCuda = DEV.startsWith('cuda');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : null;
 let failed = 0;
 
@@ -45,9 +50,10 @@ function cli(args: string[], env: Record<string, string> = {}, timeoutS = 120): 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+const { native } = await import('../src/torch/native.js');
 const gpus = T.cudaDeviceCount();
-console.log(`libtorch ${(await import('../src/torch/native.js')).native.buildInfo().torchVersion}, CUDA devices: ${gpus}, c10d: ${JSON.stringify(T.distributedAvailable())}`);
-if (gpus === 0) {
+console.log(`libtorch ${native.buildInfo().torchVersion}, CUDA devices: ${gpus}, c10d: ${JSON.stringify(T.distributedAvailable())}, ATen's _fused_adam_ in this build: ${native.adamUpdateCounts().fusedAdamBuilt}, checks on ${DEV}`);
+if (gpus === 0 && onCuda) {
   verdict('cuda', 'FAIL', 'this build of the binding sees no CUDA device (is the libtorch it was built against a CUDA build?)');
   process.exit(1);
 }
@@ -69,9 +75,23 @@ await check('parity G/D/E', () => T.noGrad(() => T.tidy(() => {
   return [worst < 2e-3, `relative L2 ${Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')} (tolerance 2e-3: TF32)`];
 })));
 
-// 1b. Adam's update inside the backward pass on CUDA (native hook on the engine's device thread)
-// against zero_grad + backward + step on the same net: the same op sequence, so equal but for
-// the order of float reductions in the backward.
+// Adam's updates on CUDA: `_fused_adam_` where this libtorch's dispatcher has a CUDA kernel for it,
+// else the foreach ops. Neither is bitwise PyTorch's single-tensor op sequence there (the fused
+// kernel computes each element in float with double scalars; CUDA's foreach division is a true
+// division where the op sequence multiplies by the reciprocal), so each is held to the op
+// sequence (adamPath 'ops') within a tolerance, and the counters say which path ran.
+const fusedExpected = (): boolean => onCuda && native.adamUpdateCounts().fusedAdamBuilt && !native.adamUpdateCounts().fusedAdamMissing.includes('cuda');
+const pathNote = (): string => {
+  const c = native.adamUpdateCounts();
+  if (!c.fusedAdamBuilt) return 'this build has no _fused_adam_';
+  return `this build has _fused_adam_${c.fusedAdamMissing.length ? `, its dispatcher no kernel for ${c.fusedAdamMissing.join(', ')}` : ''}`;
+};
+const countsText = (c: T.AdamPathCounts): string => Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+
+// 1b. Adam's update inside the backward pass on CUDA (native hook on the engine's device thread,
+// `_fused_adam_` on one parameter at a time) against zero_grad + backward + step() on PyTorch's op
+// sequence on the same net: equal but for the fused kernel's rounding and the order of float
+// reductions in the backward.
 await check('adam in backward', () => T.tidy(() => {
   const make = () => [0, 1].map((k) => T.tensor(Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i * 0.37 + k)), [64, 64]).to(DEV).requiresGrad_(true));
   const x = T.tensor(Array.from({ length: 64 * 8 }, (_, i) => Math.cos(i * 0.11)), [64, 8]).to(DEV);
@@ -80,16 +100,94 @@ await check('adam in backward', () => T.tidy(() => {
   const inBackward = make();
   const optPlain = new T.Adam(plain, { lr: 1e-3, betas: [0.5, 0.999] });
   const optIn = new T.Adam(inBackward, { lr: 1e-3, betas: [0.5, 0.999] });
+  const counts: T.AdamPathCounts = { cpuKernel: 0, fusedAdam: 0, foreach: 0, ops: 0 };
   for (let k = 0; k < 3; k++) {
-    T.tidy(() => { optPlain.zeroGrad(); loss(plain).backward(); optPlain.step(); });
-    T.tidy(() => optIn.backwardAndStep(loss(inBackward)));
+    T.tidy(() => { optPlain.zeroGrad(); loss(plain).backward(); T.withAdamPath('ops', () => optPlain.step()); });
+    const c = T.adamUpdatesDuring(() => T.tidy(() => optIn.backwardAndStep(loss(inBackward))));
+    for (const key of Object.keys(counts) as (keyof T.AdamPathCounts)[]) counts[key] += c[key];
   }
   const err = Math.max(...plain.map((p, i) => relL2(inBackward[i]!, p)));
   const moved = relL2(plain[0]!, make()[0]!);
   const devices = [...optIn.state.values()].map((s) => s.expAvg.device);
-  return [err < 1e-5 && moved > 1e-4 && devices.every((d) => d === DEV) && inBackward.every((p) => p.grad === null),
-    `3 steps: relative L2 to step() ${err.toExponential(1)} (tolerance 1e-5), moved ${moved.toExponential(1)}, moments on ${[...new Set(devices)].join(',')}`];
+  const pathOk = !fusedExpected() || counts.fusedAdam === 6;
+  return [err < 1e-5 && moved > 1e-4 && pathOk && devices.every((d) => d === DEV) && inBackward.every((p) => p.grad === null),
+    `3 steps, updates by path: ${countsText(counts)} (${pathNote()}${fusedExpected() ? '; all 6 expected fused' : ''}); relative L2 to step() on the op sequence ${err.toExponential(1)} (tolerance 1e-5), moved ${moved.toExponential(1)}, moments on ${[...new Set(devices)].join(',')}`];
 }));
+
+// 1c. step() over many parameters: one `_fused_adam_` call (path 'auto'), and the foreach ops
+// (path 'foreach'), against the op sequence; float32 and half parameters (float16 on CUDA; on a
+// CPU dry run bfloat16, which the CPU's kernels cover), sizes off the kernels' vector widths,
+// weight decay on.
+await check('adam fused cuda', () => T.tidy(() => {
+  const shapes = [[4096], [1001], [64, 64], [3, 3, 3, 3]];
+  const lines: string[] = [];
+  let ok = true;
+  for (const dtype of ['float32', onCuda ? 'float16' : 'bfloat16'] as const) {
+    const wave = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+    const make = () => shapes.map((s, k) => T.tensor(wave(s.reduce((a, b) => a * b), (i) => Math.sin(i * 0.37 + k)), s).to(DEV, { dtype }).requiresGrad_(true));
+    const run = (path: 'ops' | 'auto' | 'foreach') => {
+      const ps = make();
+      const opt = new T.Adam(ps, { lr: 1e-3, betas: [0.5, 0.999], weightDecay: 0.01 });
+      const counts = T.adamUpdatesDuring(() => T.withAdamPath(path, () => {
+        for (let step = 1; step <= 3; step++) {
+          ps.forEach((p, k) => { p.grad = T.tensor(wave(p.numel, (i) => Math.cos(i * 0.11 + step + k)), p.shape).to(DEV, { dtype }); });
+          opt.step();
+        }
+      }));
+      return { ps, opt, counts };
+    };
+    const ops = run('ops');
+    // float32: a few roundings apart; half: each op of the sequence rounds to half (2^-11).
+    const [tolP, tolM] = dtype === 'float32' ? [1e-6, 1e-6] : [1e-3, 1e-2];
+    for (const path of ['auto', 'foreach'] as const) {
+      const r = run(path);
+      const errP = Math.max(...r.ps.map((p, k) => relL2(p, ops.ps[k]!)));
+      const errM = Math.max(...r.ps.flatMap((_, k) => (['expAvg', 'expAvgSq'] as const).map((m) => relL2(r.opt.state.get(k)![m], ops.opt.state.get(k)![m]))));
+      const pathOk = path === 'foreach' ? !onCuda || r.counts.foreach === 12 : !fusedExpected() || r.counts.fusedAdam === 12;
+      ok &&= errP < tolP && errM < tolM && pathOk;
+      lines.push(`${dtype} ${path} (${countsText(r.counts)}): parameters ${errP.toExponential(1)}, moments ${errM.toExponential(1)}`);
+      r.opt.dispose();
+    }
+    const moved = relL2(ops.ps[0]!, make()[0]!);
+    ok &&= moved > 1e-4;
+    ops.opt.dispose();
+  }
+  return [ok, `3 steps of 4 parameters against the op sequence, relative L2 (tolerance float32 1e-6; half 1e-3 parameters, 1e-2 moments): ${lines.join('; ')} (${pathNote()})`];
+}));
+
+// 1d. The memory estimate printed before training (src/train/memory-estimate.ts) against the CUDA
+// caching allocator's peak (torch.cuda.max_memory_allocated's figure) over two training iterations
+// of the official 1024×512 recipe (global G ngf 64, two D scales, VGG loss with random weights), in
+// float32 and under --fp16, each in a process of its own (test/train/memory-peak-child.ts). Also
+// printed, to check the estimate's assumed constants: the allocator's peak reserve against the
+// estimate's allocated + slack, and the CUDA context (this process's memory in nvidia-smi minus
+// the allocator's reserve). On a CPU dry run: small, and the resident peak instead.
+await check('memory estimate', () => {
+  const [ngf, w, h] = onCuda ? [64, 1024, 512] : [8, 128, 64];
+  const mb = (n: number) => (n / 2 ** 20).toFixed(0);
+  const lines: string[] = [];
+  let ok = true;
+  for (const fp16 of [false, true]) {
+    const args = ['--netG', 'global', '--ngf', String(ngf), '--w', String(w), '--h', String(h), '--device', DEV, ...(fp16 ? ['--fp16'] : [])];
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'train', 'memory-peak-child.ts'), ...args], { encoding: 'utf8', timeout: 180_000 });
+    const name = fp16 ? 'fp16' : 'fp32';
+    if (r.status !== 0) return [false, `${name}: exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`];
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | null>;
+    const est = j.estimateAllocated!;
+    if (j.peakAllocated === undefined || j.peakAllocated === null) {
+      ok &&= !onCuda;
+      lines.push(`${name}: estimated ${mb(est)} MB; ${onCuda ? 'no allocator statistics in this build' : `resident peak ${mb(j.peak! - j.baseline!)} MB (ratio ${((j.peak! - j.baseline!) / est).toFixed(2)})`}`);
+      continue;
+    }
+    const measured = j.peakAllocated - (j.allocatedBefore ?? 0);
+    const ratio = measured / est;
+    ok &&= Math.abs(ratio - 1) <= 0.25;
+    const context = j.deviceUsed === null || j.reserved === null ? 'not measured (no nvidia-smi)' : `${mb(j.deviceUsed! - j.reserved!)} MB`;
+    lines.push(`${name}: peak allocated ${mb(measured)} MB, estimated ${mb(est)} MB (ratio ${ratio.toFixed(2)}); peak reserved ${mb(j.peakReserved!)} MB, ` +
+      `estimated with slack ${mb(est + j.estimateSlack!)} MB; CUDA context ${context}, assumed ${mb(j.estimateContext!)} MB`);
+  }
+  return [ok, `global G ngf ${ngf}, ${w}×${h}, 2 iterations, estimate within 25% of the measured peak: ${lines.join('; ')}`];
+});
 
 const root = mkdtempSync(join(tmpdir(), 'pix2pixhd-gpu-check-'));
 const data = join(root, 'data');

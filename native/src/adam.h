@@ -1,14 +1,26 @@
-// Adam's update of one parameter in one pass over memory (see adam.cpp).
+// Adam's update (see adam.cpp): the one-pass CPU kernel, ATen's fused and foreach multi-tensor
+// paths, PyTorch's single-tensor op sequence.
 #pragma once
 #include <napi.h>
 
-// adamUpdate(param, grad, expAvg, expAvgSq, step, lr, beta1, beta2, eps, weightDecay) → boolean:
-// false (nothing done) where the fused kernel does not apply, and the caller runs the op sequence.
+// adamUpdate(param, grad, expAvg, expAvgSq, step, lr, beta1, beta2, eps, weightDecay): one
+// parameter's update, on the path that suits it.
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info);
 
-// adamFusedUpdates() → number: how many parameter updates the fused kernel has done in this
-// process (for tests: which path an update took).
-Napi::Value AdamFusedUpdates(const Napi::CallbackInfo& info);
+// adamStep(params[], grads[], expAvg[], expAvgSq[], hyper: Float64Array of [step, lr, beta1,
+// beta2, eps, weightDecay] per parameter): every parameter's update at once (optimizer.step()):
+// multi-tensor calls on CUDA.
+Napi::Value AdamStep(const Napi::CallbackInfo& info);
+
+// adamUpdateCounts() → { cpuKernel, fusedAdam, foreach, ops, fusedAdamBuilt, fusedAdamMissing }:
+// parameter updates done on each path in this process (for tests and the GPU check: which path an
+// update took), whether this build has ATen's `_fused_adam_`, and the device types ('cpu', 'cuda')
+// whose dispatcher turned out to have no kernel for it.
+Napi::Value AdamUpdateCounts(const Napi::CallbackInfo& info);
+
+// adamPath(path?: 'auto' | 'ops' | 'foreach' | 'fused') → the previous choice: forces one path
+// wherever it can run (for tests and the GPU check, which compare the paths); 'auto' by default.
+Napi::Value AdamPathSelect(const Napi::CallbackInfo& info);
 
 // adamBackward(outputs[], grads[] | null, retainGraph, params[], expAvg[], expAvgSq[],
 // hyper: Float64Array of [step, lr, beta1, beta2, eps, weightDecay] per parameter) → Uint8Array:

@@ -10,6 +10,7 @@
 #endif
 #include "adam.h"
 #include "cpu_allocator.h"
+#include "cuda_memory.h"
 #include "dist.h"
 #include "onehot_conv.h"
 #include "ops.h"
@@ -295,7 +296,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("onehotConv2d", Napi::Function::New(env, OnehotConv2d));
   exports.Set("adamBackward", Napi::Function::New(env, AdamBackward));
-  exports.Set("adamFusedUpdates", Napi::Function::New(env, AdamFusedUpdates));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+  exports.Set("adamUpdateCounts", Napi::Function::New(env, AdamUpdateCounts));
+  exports.Set("adamPath", Napi::Function::New(env, AdamPathSelect));
+  exports.Set("cudaMemoryStats", Napi::Function::New(env, CudaMemoryStats));
+  exports.Set("cudaResetPeakMemoryStats", Napi::Function::New(env, CudaResetPeakMemoryStats));
   exports.Set("autocastEnter", Napi::Function::New(env, AutocastEnter));
   exports.Set("autocastExit", Napi::Function::New(env, AutocastExit));
   RegisterDist(env, exports);

@@ -5,7 +5,7 @@ export * from './autograd.js';
 export { tidy, keep, dispose } from './scope.js';
 export * as F from './functional.js';
 export * as nn from './nn/index.js';
-export { Adam, type AdamHyper, type AdamStateDict, type AdamParamState } from './optim/adam.js';
+export { Adam, adamUpdatesDuring, withAdamPath, type AdamHyper, type AdamPathCounts, type AdamStateDict, type AdamParamState } from './optim/adam.js';
 export { SGD, type SgdHyper } from './optim/sgd.js';
 export { autocast, deviceTypeOf, GradScaler, type GradScalerOptions } from './amp.js';
 export { copyFromRaw, loadTensorDict, readRawStateDict, saveTensorDict, tensorFromRaw, tensorToRaw } from './serialization.js';

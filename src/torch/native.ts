@@ -63,27 +63,56 @@ export interface NativeBinding {
   buildInfo(): { torchVersion: string; parallel: string; cuda: boolean };
   autocastEnter(deviceType: 'cuda' | 'cpu', dtype: DType, enabled: boolean): [boolean, DType];
   autocastExit(deviceType: 'cuda' | 'cpu', wasEnabled: boolean, dtype: DType): void;
+  /** One parameter's Adam update, on the path that suits it (native/src/adam.cpp). */
   adamUpdate(
     param: NativeTensor, grad: NativeTensor, expAvg: NativeTensor, expAvgSq: NativeTensor,
     step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
-  ): boolean;
+  ): void;
+  /**
+   * Every parameter's Adam update at once (optimizer.step()): on CUDA one `_fused_adam_` call (or
+   * one foreach sequence) per device, dtype and hyper-parameters. `hyper` holds [step, lr, beta1,
+   * beta2, eps, weightDecay] per parameter.
+   */
+  adamStep(params: NativeTensor[], grads: NativeTensor[], expAvg: NativeTensor[], expAvgSq: NativeTensor[], hyper: Float64Array): void;
+  onehotConv2d(weight: NativeTensor, labels: NativeTensor, edges: NativeTensor | null, labelNc: number): NativeTensor;
   /**
    * Back-propagates into `params` only, updating each with Adam inside the backward pass the
    * moment its gradient is complete (any device: the update runs in C++ on the engine's thread);
-   * `hyper` holds [step, lr, beta1, beta2, eps, weightDecay] per parameter. Returns 1 for each
-   * parameter that received a gradient and was updated, 0 for the others.
+   * `hyper` as adamStep's. Returns 1 for each parameter that received a gradient and was updated,
+   * 0 for the others.
    */
-  onehotConv2d(weight: NativeTensor, labels: NativeTensor, edges: NativeTensor | null, labelNc: number): NativeTensor;
   adamBackward(
     outputs: NativeTensor[], grads: NativeTensor[] | null, retainGraph: boolean,
     params: NativeTensor[], expAvg: NativeTensor[], expAvgSq: NativeTensor[], hyper: Float64Array,
   ): Uint8Array;
-  /** Parameter updates done by adamUpdate's fused kernel in this process (for tests). */
-  adamFusedUpdates(): number;
+  /**
+   * Adam's parameter updates in this process by path (for tests and the GPU check): the one-pass
+   * CPU kernel, ATen's `_fused_adam_`, the foreach ops, the single-tensor op sequence; and whether
+   * this build has `_fused_adam_` at all.
+   */
+  adamUpdateCounts(): AdamUpdateCounts;
+  /** Forces Adam's updates onto one path where it can run ('auto': the default choice); returns the previous one. */
+  adamPath(path?: AdamPathName): AdamPathName;
+  /** The CUDA caching allocator's figures for a device, in bytes; null where this build cannot read them. */
+  cudaMemoryStats(device: number): { allocated: number; peakAllocated: number; reserved: number; peakReserved: number } | null;
+  /** Restarts the allocator's peaks from the current figures; false where this build cannot. */
+  cudaResetPeakMemoryStats(device: number): boolean;
   /** Which c10d process groups this build of the binding has (native/src/dist.cpp). */
   distInfo(): { gloo: boolean; nccl: boolean };
   distInit(options: NativeDistOptions): NativeProcessGroup;
 }
+
+export interface AdamUpdateCounts {
+  cpuKernel: number;
+  fusedAdam: number;
+  foreach: number;
+  ops: number;
+  fusedAdamBuilt: boolean;
+  /** Device types ('cpu', 'cuda') found to have no `_fused_adam_` kernel: their updates fall back. */
+  fusedAdamMissing: string[];
+}
+
+export type AdamPathName = 'auto' | 'ops' | 'foreach' | 'fused';
 
 export interface NativeDistOptions {
   backend: 'gloo' | 'nccl';

@@ -2,7 +2,7 @@
 // parameter groups, and Adam's state-dict round trip.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Adam, nn, noGrad, SGD, tensor, tidy, zerosLike, type AdamHyper, type Tensor } from '../../src/torch/index.js';
+import { Adam, adamUpdatesDuring, nn, noGrad, SGD, tensor, tidy, withAdamPath, zerosLike, type AdamHyper, type Tensor } from '../../src/torch/index.js';
 import { native } from '../../src/torch/native.js';
 import { assertClose, randomValues } from './helpers.js';
 
@@ -237,9 +237,9 @@ test("Adam's fused CPU update is bit-identical to PyTorch's operation sequence (
       const g = n > 0 ? values(10 + step, 0.01) : values(10 + step, 0.01).transpose(0, 1);
       p.grad = g;
       const where = `${dtype}, weight decay ${weightDecay}, ${n} elements, step ${step}`;
-      const fusedBefore = native.adamFusedUpdates();
+      const fusedBefore = native.adamUpdateCounts().cpuKernel;
       opt.step();
-      assert.equal(native.adamFusedUpdates() - fusedBefore, fused ? 1 : 0, `${fused ? 'the fused kernel' : 'the operation sequence'} did the update: ${where}`);
+      assert.equal(native.adamUpdateCounts().cpuKernel - fusedBefore, fused ? 1 : 0, `${fused ? 'the fused kernel' : 'the operation sequence'} did the update: ${where}`);
       // PyTorch 1.13's _single_tensor_adam, op for op, on ATen's kernels.
       noGrad(() => tidy(() => {
         const grad = weightDecay !== 0 ? g.add(ref, weightDecay) : g;
@@ -292,9 +292,9 @@ test("Adam's in-backward update runs natively: bit-identical to step() on both o
   const optIn = new Adam([...inBackward], h);
   for (let step = 1; step <= 3; step++) {
     tidy(() => { optPlain.zeroGrad(); loss(plain).backward(); optPlain.step(); });
-    const fusedBefore = native.adamFusedUpdates();
+    const fusedBefore = native.adamUpdateCounts().cpuKernel;
     tidy(() => optIn.backwardAndStep(loss(inBackward)));
-    assert.equal(native.adamFusedUpdates() - fusedBefore, 1, `step ${step}: the kernel updated the dense parameter only`);
+    assert.equal(native.adamUpdateCounts().cpuKernel - fusedBefore, 1, `step ${step}: the kernel updated the dense parameter only`);
     for (const k of [0, 1]) {
       assert.equal(inBackward[k]!.ne(plain[k]!).sum().item(), 0, `step ${step}: parameter ${k} bit-identical`);
       assert.equal(optIn.state.get(k)!.expAvgSq.ne(optPlain.state.get(k)!.expAvgSq).sum().item(), 0, `step ${step}: exp_avg_sq ${k}`);
@@ -307,4 +307,110 @@ test("Adam's in-backward update runs natively: bit-identical to step() on both o
   assert.deepEqual(inBackward[2].toNumbers(), make()[2].toNumbers());
   optPlain.dispose();
   optIn.dispose();
+}));
+
+/**
+ * Parameters for comparing Adam's paths: two groups (their own lr and weight decay), float32,
+ * float64 and bfloat16, sizes off any vector width, a transposed (non-contiguous) one, and one
+ * that gets no gradient at step 2 (its step count falls behind the others').
+ */
+function pathFixture() {
+  const make = () => {
+    const values = (n: number, seed: number, shape: number[], dtype: 'float32' | 'float64' | 'bfloat16') =>
+      tensor(randomValues(n, seed), shape).to('cpu', { dtype });
+    const ps = [
+      values(1007, 1, [1007], 'float32'),
+      values(24, 2, [4, 6], 'float32').transpose(0, 1),
+      values(301, 3, [301], 'float64'),
+      values(96, 4, [96], 'bfloat16'),
+      values(33, 5, [33], 'float32'),
+    ].map((t) => t.detach().requiresGrad_(true));
+    return ps;
+  };
+  const grads = (step: number) => [[1007], [6, 4], [301], [96], [33]].map((shape, k) =>
+    tensor(randomValues(shape.reduce((a, b) => a * b), 100 * step + k).map((x) => x * 0.01), shape).to('cpu', { dtype: ['float32', 'float32', 'float64', 'bfloat16', 'float32'][k] as 'float32' }));
+  const optimizer = (ps: Tensor[]) => new Adam([
+    { params: ps.slice(0, 3) },
+    { params: ps.slice(3), hyper: { lr: 5e-3, weightDecay: 0.01 } },
+  ], { lr: 2e-3, betas: [0.5, 0.999], eps: 1e-8 });
+  return { make, grads, optimizer };
+}
+
+test("Adam's foreach path (PyTorch 1.13's _multi_tensor_adam, op for op) equals the single-tensor op sequence bit for bit on the CPU, in step() and inside the backward", () => tidy(() => {
+  // On the CPU ATen runs each foreach op tensor by tensor on the same kernels, so the two are
+  // bitwise equal; PyTorch 1.13 itself agrees (torch.optim.Adam(foreach=True) against
+  // foreach=False on the CPU: bitwise equal for float32, float64 and bfloat16, with and without
+  // weight decay, checked with /usr/bin/python3). On CUDA they differ in rounding.
+  const { make, grads, optimizer } = pathFixture();
+  const viaOps = make();
+  const viaForeach = make();
+  const optOps = optimizer(viaOps);
+  const optForeach = optimizer(viaForeach);
+  for (let step = 1; step <= 3; step++) {
+    const g = grads(step);
+    for (const [ps, path, opt] of [[viaOps, 'ops', optOps], [viaForeach, 'foreach', optForeach]] as const) {
+      ps.forEach((p, k) => { p.grad = step === 2 && k === 4 ? null : g[k]!; });
+      const gradBefore = ps[3]!.grad!.toNumbers();
+      const counted = adamUpdatesDuring(() => withAdamPath(path, () => opt.step()));
+      const updated = step === 2 ? 4 : 5;
+      assert.deepEqual(counted, { cpuKernel: 0, fusedAdam: 0, foreach: path === 'foreach' ? updated : 0, ops: path === 'ops' ? updated : 0 }, `step ${step}: every update on the ${path} path`);
+      assert.deepEqual(ps[3]!.grad!.toNumbers(), gradBefore, 'the weight decay is not added into .grad');
+    }
+    viaOps.forEach((p, k) => {
+      assert.equal(viaForeach[k]!.ne(p).sum().item(), 0, `step ${step}: parameter ${k} (${p.dtype})`);
+      for (const m of ['expAvg', 'expAvgSq'] as const) assert.equal(optForeach.state.get(k)![m].ne(optOps.state.get(k)![m]).sum().item(), 0, `step ${step}: ${m} ${k}`);
+    });
+  }
+  assert.equal(optForeach.state.get(4)!.step, 2, 'a parameter without a gradient takes no step');
+  assert.ok(viaOps[3]!.ne(make()[3]!).sum().item() > 0, 'the bfloat16 parameter moved');
+  // Inside the backward the hooks update one parameter at a time: one-element foreach calls.
+  const x = tensor(randomValues(4 * 5, 9), [4, 5]);
+  const loss = (ps: Tensor[]) => ps[1]!.matmul(x).tanh().sum().add(ps[0]!.square().sum()).add(ps[2]!.square().sum());
+  for (const [ps, path, opt] of [[viaOps, 'ops', optOps], [viaForeach, 'foreach', optForeach]] as const) {
+    const counted = adamUpdatesDuring(() => withAdamPath(path, () => tidy(() => opt.backwardAndStep(loss(ps)))));
+    assert.equal(counted[path], 3, `three parameters updated inside the backward on the ${path} path`);
+  }
+  viaOps.forEach((p, k) => assert.equal(viaForeach[k]!.ne(p).sum().item(), 0, `in backward: parameter ${k}`));
+  optOps.dispose();
+  optForeach.dispose();
+}));
+
+test("Adam forced onto ATen's _fused_adam_ on the CPU: without a CPU kernel (PyTorch 1.13) it falls back, once and for good, to the foreach path in step() and the op sequence inside the backward; with one, it stays close to the op sequence", () => tidy(() => {
+  const { make, grads, optimizer } = pathFixture();
+  const viaOps = make();
+  const viaFused = make();
+  const optOps = optimizer(viaOps);
+  const optFused = optimizer(viaFused);
+  const built = native.adamUpdateCounts().fusedAdamBuilt;
+  let ranFused = 0;
+  for (let step = 1; step <= 2; step++) {
+    const g = grads(step);
+    viaOps.forEach((p, k) => { p.grad = g[k]!; });
+    viaFused.forEach((p, k) => { p.grad = g[k]!; });
+    withAdamPath('ops', () => optOps.step());
+    const counted = adamUpdatesDuring(() => withAdamPath('fused', () => optFused.step()));
+    // Every update is one or the other (the transposed parameter, whose gradient is laid out
+    // otherwise, always takes foreach).
+    assert.equal(counted.fusedAdam + counted.foreach, 5, `step ${step}: fused or, where it has no kernel, foreach: ${JSON.stringify(counted)}`);
+    if (!built) assert.equal(counted.fusedAdam, 0, 'a libtorch without _fused_adam_ never runs it');
+    // A dispatcher without a CPU kernel said so at the first call, and is not asked again.
+    assert.equal(native.adamUpdateCounts().fusedAdamMissing.includes('cpu'), built && counted.fusedAdam === 0, `step ${step}: the CPU is marked as lacking the kernel exactly when it fell back`);
+    ranFused += counted.fusedAdam;
+  }
+  const inBackward = adamUpdatesDuring(() => withAdamPath('fused', () => tidy(() => optFused.backwardAndStep(viaFused[0]!.square().sum()))));
+  withAdamPath('ops', () => tidy(() => optOps.backwardAndStep(viaOps[0]!.square().sum())));
+  assert.equal(inBackward.fusedAdam + inBackward.ops, 1, `inside the backward: fused or the op sequence: ${JSON.stringify(inBackward)}`);
+  ranFused += inBackward.fusedAdam;
+  // Where it ran, _fused_adam_ computes in float (double scalars): close to the op sequence, not bitwise.
+  viaOps.forEach((p, k) => {
+    if (ranFused === 0) assert.equal(viaFused[k]!.ne(p).sum().item(), 0, `fell back: parameter ${k} bit-identical to the op sequence`);
+    else if (p.dtype !== 'bfloat16') {
+      const start = make()[k]!;
+      const moved = (q: Tensor) => q.sub(start).to('cpu', { dtype: 'float64' });
+      const err = moved(viaFused[k]!).sub(moved(p)).norm().item() / moved(p).norm().item();
+      assert.ok(err < 1e-6 || p.dtype !== 'float64' && err < 1e-4, `parameter ${k}: the update's relative error ${err}`);
+    }
+  });
+  optOps.dispose();
+  optFused.dispose();
 }));

@@ -3,7 +3,7 @@
 // backward pass), and activations that scale with the batch and the image area.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { estimateMemory, VGG19_LOSS_PARAMETERS } from '../../src/train/memory-estimate.js';
+import { CUDA_ALLOCATOR_SLACK, CUDA_CONTEXT_BYTES, CUDA_WORKSPACE_BYTES, estimateMemory, VGG19_LOSS_PARAMETERS } from '../../src/train/memory-estimate.js';
 import { Vgg19Features } from '../../src/models/vgg19.js';
 import type { NetworkOptions } from '../../src/models/from-options.js';
 
@@ -63,4 +63,46 @@ test('--D_real_first: D\'s pass on the real image frees its input and two tensor
   const stages = 8 * 128 * 256 + 16 * 128 * 256;
   assert.equal(kept.activationBytes - first.activationBytes, (2 * stages + 39 * 256 * 512) * 4);
   assert.match(first.summary, /D's real pass back-propagated first \(--D_real_first\)/);
+});
+
+test('on CUDA: the same tensors, cuDNN\'s workspaces for libtorch\'s CPU working memory, the allocator\'s slack over its peak and the CUDA context on top (assumed constants); the CPU has neither', () => {
+  const p = { G: 2e6, D: 3e5 };
+  const cpu = estimateMemory(options, p, { height: 256, width: 512 });
+  const cuda = estimateMemory({ ...options, device: 'cuda:1' }, p, { height: 256, width: 512 });
+  assert.equal(cpu.contextBytes + cpu.allocatorSlackBytes, 0);
+  assert.equal(cpu.allocatedBytes, cpu.totalBytes);
+  assert.equal(cuda.activationBytes, cpu.activationBytes);
+  assert.equal(cuda.parameterBytes, cpu.parameterBytes);
+  assert.equal(cuda.allocatedBytes - cuda.workspaceBytes, cpu.allocatedBytes - cpu.workspaceBytes);
+  assert.equal(cuda.workspaceBytes, CUDA_WORKSPACE_BYTES);
+  assert.equal(cuda.contextBytes, CUDA_CONTEXT_BYTES);
+  assert.ok(Math.abs(cuda.allocatorSlackBytes - CUDA_ALLOCATOR_SLACK * cuda.allocatedBytes) <= 1);
+  assert.equal(cuda.totalBytes, cuda.allocatedBytes + cuda.allocatorSlackBytes + cuda.contextBytes);
+  assert.match(cuda.summary, /of CUDA context \(both assumed\)/);
+  assert.match(cuda.summary, /--fp16, /, 'on CUDA --fp16 is a way to lower it');
+  assert.doesNotMatch(cpu.summary, /--fp16/, 'not on the CPU, where it is refused');
+});
+
+test('--fp16: activations take half the float32 bytes, plus the float32 difference each L1 loss term keeps; G keeps float32 gradients; float16 copies of the weights', () => {
+  // One D scale of two layers (8 channels at 1/2, 16 capped at 1/2), no VGG loss: feature matching
+  // compares both of D's intermediate outputs.
+  const o = { ...options, num_D: 1, n_layers_D: 1, ndf: 8, no_vgg_loss: true, device: 'cuda' };
+  const p = { G: 1000, D: 100, E: 10 };
+  const fp32 = estimateMemory(o, p, { height: 256, width: 512 });
+  const fp16 = estimateMemory({ ...o, fp16: true }, p, { height: 256, width: 512 });
+  assert.equal(fp16.activationBytes, fp32.activationBytes / 2 + (8 + 16) * 128 * 256 * 4);
+  // The VGG loss adds its five features' differences (relu1_1 … relu5_1 at 1/2^i): 64, 128, 256, 512, 512 channels.
+  const vggDifferences = [64, 128, 256, 512, 512].reduce((sum, c, i) => sum + c * (256 / 2 ** i) * (512 / 2 ** i), 0);
+  const withVgg = (fp: boolean) => estimateMemory({ ...o, no_vgg_loss: false, fp16: fp }, p, { height: 256, width: 512 }).activationBytes;
+  assert.equal(withVgg(true), withVgg(false) / 2 + ((8 + 16) * 128 * 256 + vggDifferences) * 4);
+  assert.equal(fp32.parameterBytes, (1000 * 3 + 100 * 4 + 10 * 3) * 4);
+  assert.equal(fp16.parameterBytes, (1000 + 100 + 10) * 4 * 4, 'weights, moments and gradients of every network');
+  assert.equal(fp32.castWeightBytes, 0);
+  assert.equal(fp16.castWeightBytes, (1000 + 100) * 2);
+  assert.equal(fp16.allocatedBytes, fp16.parameterBytes + fp16.castWeightBytes + fp16.activationBytes + fp16.workspaceBytes);
+  assert.match(fp16.summary, /float16 autocast/);
+  // At the official 1024×512 recipe's scale the activations dominate: fp16 roughly halves them.
+  const big = { ...options, netG: 'global' as const, ngf: 64, device: 'cuda' };
+  const ratio = estimateMemory({ ...big, fp16: true }, p, { height: 512, width: 1024 }).activationBytes / estimateMemory(big, p, { height: 512, width: 1024 }).activationBytes;
+  assert.ok(ratio > 0.5 && ratio < 0.6, `fp16/fp32 activations ${ratio.toFixed(3)}`);
 });

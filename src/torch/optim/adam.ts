@@ -1,9 +1,11 @@
-// Adam with PyTorch 1.13's arithmetic, operation for operation (its single-tensor path), so a
-// training run here follows the same trajectory as the official implementation's. On the CPU
-// the operations run fused in one pass over memory (native/src/adam.cpp), with the same rounding.
+// Adam with PyTorch 1.13's arithmetic, so a training run here follows the same trajectory as the
+// official implementation's. The update is native (native/src/adam.cpp): on the CPU one pass over
+// memory rounding exactly as PyTorch's single-tensor op sequence; on CUDA ATen's fused multi-tensor
+// kernel (`_fused_adam_`, as torch.optim.Adam(fused=True)), or its foreach ops where the libtorch
+// has no fused kernel; elsewhere the op sequence itself.
 import { type BackwardFunction, noGrad } from '../autograd.js';
 import { zerosLike } from '../creation.js';
-import { native } from '../native.js';
+import { type AdamPathName, type AdamUpdateCounts, native } from '../native.js';
 import { keep, tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer } from './optimizer.js';
@@ -25,6 +27,32 @@ export interface AdamParamState {
 export interface AdamStateDict {
   state: Map<number, AdamParamState>;
   paramGroups: { hyper: AdamHyper; params: number[] }[];
+}
+
+/** Adam's parameter updates on each path: the CPU kernel, ATen's `_fused_adam_`, foreach ops, the op sequence. */
+export type AdamPathCounts = Omit<AdamUpdateCounts, 'fusedAdamBuilt' | 'fusedAdamMissing'>;
+
+/** fn with Adam's updates forced onto one path where it can run (for tests and the GPU check, which compare the paths). */
+export function withAdamPath<R>(path: AdamPathName, fn: () => R): R {
+  const previous = native.adamPath(path);
+  try {
+    return fn();
+  } finally {
+    native.adamPath(previous);
+  }
+}
+
+/** The updates done on each path while fn ran (which path an update took). */
+export function adamUpdatesDuring(fn: () => void): AdamPathCounts {
+  const before = native.adamUpdateCounts();
+  fn();
+  const after = native.adamUpdateCounts();
+  return { cpuKernel: after.cpuKernel - before.cpuKernel, fusedAdam: after.fusedAdam - before.fusedAdam, foreach: after.foreach - before.foreach, ops: after.ops - before.ops };
+}
+
+/** The native calls' hyper-parameters: [step, lr, beta1, beta2, eps, weightDecay] per parameter. */
+function hyperArray(entries: [number, AdamHyper][]): Float64Array {
+  return new Float64Array(entries.flatMap(([step, h]) => [step, h.lr, h.betas[0], h.betas[1], h.eps, h.weightDecay]));
 }
 
 export class Adam extends Optimizer<AdamHyper> {
@@ -52,27 +80,37 @@ export class Adam extends Optimizer<AdamHyper> {
     return s;
   }
 
-  protected updateParam(i: number, p: Tensor, grad0: Tensor, h: AdamHyper): void {
+  protected updateParam(i: number, p: Tensor, grad: Tensor, h: AdamHyper): void {
     const s = this.stateFor(i, p);
-    const [beta1, beta2] = h.betas;
     s.step += 1;
-    if (native.adamUpdate(p.handle, grad0.handle, s.expAvg.handle, s.expAvgSq.handle, s.step, h.lr, beta1, beta2, h.eps, h.weightDecay)) return;
-    // Elsewhere (other devices, non-contiguous tensors): PyTorch's operations themselves.
-    const grad = h.weightDecay !== 0 ? grad0.add(p, h.weightDecay) : grad0;
-    s.expAvg.mul_(beta1).add_(grad, 1 - beta1);
-    s.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-    const biasCorrection1 = 1 - beta1 ** s.step;
-    const biasCorrection2 = 1 - beta2 ** s.step;
-    const stepSize = h.lr / biasCorrection1;
-    const denom = s.expAvgSq.sqrt().div_(Math.sqrt(biasCorrection2)).add_(h.eps);
-    p.addcdiv_(s.expAvg, denom, -stepSize);
+    native.adamUpdate(p.handle, grad.handle, s.expAvg.handle, s.expAvgSq.handle, s.step, h.lr, h.betas[0], h.betas[1], h.eps, h.weightDecay);
   }
 
   /**
-   * Optimizer.backwardAndStep with the update done natively inside the backward pass (the same
-   * arithmetic as step(): the one-pass kernel on the CPU, PyTorch's op sequence elsewhere), so it
-   * works on CUDA too, where the engine finishes gradients on its device threads and a JS callback
-   * cannot run. A parameter that gets no gradient is left as step() leaves it: no update, no step.
+   * Updates every parameter that has a gradient, all in one native call, so that CUDA parameters
+   * take one multi-tensor kernel (per device, dtype and group) instead of a few kernels each.
+   */
+  override step(): void {
+    tidy(() => {
+      const entries: { p: Tensor; grad: Tensor; s: AdamParamState; h: AdamHyper }[] = [];
+      for (const [i, p, h] of this.indexed()) {
+        const grad = p.grad;
+        if (grad !== null) entries.push({ p, grad, s: this.stateFor(i, p), h });
+      }
+      if (entries.length === 0) return;
+      for (const e of entries) e.s.step += 1;
+      native.adamStep(
+        entries.map((e) => e.p.handle), entries.map((e) => e.grad.handle), entries.map((e) => e.s.expAvg.handle),
+        entries.map((e) => e.s.expAvgSq.handle), hyperArray(entries.map((e) => [e.s.step, e.h])),
+      );
+    });
+  }
+
+  /**
+   * Optimizer.backwardAndStep with the update done natively inside the backward pass (the one-pass
+   * kernel on the CPU, `_fused_adam_` on one parameter at a time on CUDA, PyTorch's op sequence
+   * elsewhere), so it works on CUDA too, where the engine finishes gradients on its device threads
+   * and a JS callback cannot run. A parameter that gets no gradient is left as step() leaves it: no update, no step.
    */
   override backwardAndStep(loss: Tensor, backwardFn?: BackwardFunction): void {
     // A custom backward (recomputed segments, driven from TypeScript) takes the callback path.
@@ -82,7 +120,7 @@ export class Adam extends Optimizer<AdamHyper> {
     if (entries.length === 0) return;
     const fresh = new Set(entries.filter(([i]) => !this.state.has(i)).map(([i]) => i));
     const states = entries.map(([i, p]) => this.stateFor(i, p));
-    const hyper = new Float64Array(entries.flatMap(([, , h], k) => [states[k]!.step + 1, h.lr, h.betas[0], h.betas[1], h.eps, h.weightDecay]));
+    const hyper = hyperArray(entries.map(([, , h], k) => [states[k]!.step + 1, h]));
     const updated = native.adamBackward(
       [loss.handle], null, false, entries.map(([, p]) => p.handle),
       states.map((s) => s.expAvg.handle), states.map((s) => s.expAvgSq.handle), hyper,
