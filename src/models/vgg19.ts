@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { dispose, loadTensorDict, nn, tidy, type Tensor } from '../torch/index.js';
+import { checkpoint, dispose, loadTensorDict, nn, tidy, type Tensor } from '../torch/index.js';
 
 /** The file name torchvision gives the ImageNet VGG19 weights. */
 export const VGG19_FILE = 'vgg19-dcbb9e9d.pth';
@@ -100,12 +100,16 @@ export class Vgg19Features extends nn.Module {
     return vgg.eval().requiresGrad_(false);
   }
 
-  /** The five feature maps relu1_1 … relu5_1 of an image batch [N, 3, H, W]. */
+  /**
+   * The five feature maps relu1_1 … relu5_1 of an image batch [N, 3, H, W]. Each slice is a
+   * checkpointed segment when a Recomputation records (--recompute_vgg): of an image that needs
+   * gradients only the feature maps are kept, the rest is recomputed in the backward.
+   */
   forward(x: Tensor): Tensor[] {
     const out: Tensor[] = [];
     let h = x;
     for (const s of this.slices) {
-      h = s.forward(h);
+      h = checkpoint((input) => s.forward(input), h, s.parameters());
       out.push(h);
     }
     return out;

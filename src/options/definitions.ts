@@ -136,6 +136,7 @@ export const OPTION_DEFS: readonly OptionDef[] = [
   o('no_ganFeat_loss', 'flag', false, 'no discriminator feature matching loss', T),
   o('no_vgg_loss', 'flag', false, 'no VGG perceptual loss', T),
   o('recompute_blocks', 'flag', false, '(pix2pixhd-ts) keep only the inputs of G\'s residual blocks in the forward and recompute the blocks in the backward: less memory (see the estimate printed before training), one more forward of the blocks, the same weights; not with --norm batch or several ranks', T),
+  o('recompute_vgg', 'flag', false, '(pix2pixhd-ts) keep only the five VGG feature maps of the fake for the VGG loss and recompute the rest in the backward: less memory, one more VGG forward, the same weights; not with several ranks', T),
   o('D_real_first', 'flag', false, '(pix2pixhd-ts) back-propagate D\'s loss on the real image before G runs, so that pass\'s graph is freed before the rest is built: less memory, the same weights; not with several ranks', T),
   o('no_lsgan', 'flag', false, 'vanilla GAN (BCE) instead of least squares', T, arch),
   o('pool_size', 'int', 0, 'size of the buffer of generated images shown to D', T, atLeast0),

@@ -39,6 +39,8 @@ export interface TrainConfig {
   fp16: boolean;
   /** Recompute G's residual blocks in the backward instead of keeping their activations. */
   recompute_blocks: boolean;
+  /** Recompute the VGG loss network's activations of the fake in the backward. */
+  recompute_vgg: boolean;
   /** Back-propagate D's real-image loss term before G's forward (frees that graph first). */
   D_real_first: boolean;
   /** Data-parallel training: ranks to start on this machine (0: none, or one per --gpu_ids device). */
@@ -161,7 +163,7 @@ export function runConfig(v: OptionValues): RunConfig {
       pool_size: num(v, 'pool_size', 0), save_latest_freq: num(v, 'save_latest_freq', 1000), save_epoch_freq: num(v, 'save_epoch_freq', 10),
       display_freq: num(v, 'display_freq', 100), print_freq: num(v, 'print_freq', 100), no_html: bool(v, 'no_html'),
       continue_train: bool(v, 'continue_train'), load_pretrain: str(v, 'load_pretrain'), vgg_weights: str(v, 'vgg_weights'),
-      debug: bool(v, 'debug'), fp16: bool(v, 'fp16'), recompute_blocks: bool(v, 'recompute_blocks'), D_real_first: bool(v, 'D_real_first'),
+      debug: bool(v, 'debug'), fp16: bool(v, 'fp16'), recompute_blocks: bool(v, 'recompute_blocks'), D_real_first: bool(v, 'D_real_first'), recompute_vgg: bool(v, 'recompute_vgg'),
       nproc_per_node: num(v, 'nproc_per_node', 0), dist_backend: str(v, 'dist_backend', 'auto') as TrainConfig['dist_backend'],
       dist_timeout: num(v, 'dist_timeout', 300), bucket_cap_mb: num(v, 'bucket_cap_mb', 25),
       gan_mode: str(v, 'gan_mode', 'official') === 'hinge' ? 'hinge' : 'official',

@@ -137,7 +137,13 @@ function discriminatorActivations(o: NetworkOptions, h: number, w: number, chann
 
 const VGG_BLOCKS: [number, number][] = [[64, 2], [128, 2], [256, 4], [512, 4], [512, 1]];
 
-function vggActivations(h: number, w: number): number {
+/**
+ * The VGG loss: about two tensors a conv layer of the fake's pass. With --recompute_vgg only the
+ * five feature maps of the fake stay (the slices' outputs, which the L1 terms save), and of the
+ * real image's, which they save too; the rest lives again one slice at a time in the backward.
+ */
+function vggActivations(h: number, w: number, recompute: boolean): number {
+  if (recompute) return VGG_BLOCKS.reduce((sum, [c], i) => sum + 2 * c * (h / 2 ** i) * (w / 2 ** i), 0);
   // Block i runs at 1/2^i of the image's height and width.
   return VGG_BLOCKS.reduce((sum, [c, n], i) => sum + 2 * n * c * (h / 2 ** i) * (w / 2 ** i), 0);
 }
@@ -168,6 +174,8 @@ export interface EstimateOptions extends NetworkOptions {
   no_vgg_loss: boolean;
   recompute_blocks?: boolean;
   D_real_first?: boolean;
+  /** --recompute_vgg: the VGG loss's slices recomputed in the backward. */
+  recompute_vgg?: boolean;
   /** Where the step runs: 'cpu' (default) or a CUDA device ('cuda', 'cuda:1'). */
   device?: string;
   /** --fp16: autocast's half precision in the forward, dynamic loss scaling. */
@@ -197,7 +205,7 @@ export function estimateMemory(o: EstimateOptions, parameters: Record<string, nu
   const perImage = generatorActivations(o, h, w, recompute)
     + discriminatorActivations(o, h, w, labelChannels(o) + o.output_nc)
     + discriminatorActivations(o, h, w, labelChannels(o) + o.output_nc, o.D_real_first ?? false)
-    + (o.no_vgg_loss ? 0 : vggActivations(h, w));
+    + (o.no_vgg_loss ? 0 : vggActivations(h, w, o.recompute_vgg ?? false));
   const activationBytes = (fp16 ? perImage * 2 + l1DifferenceElements(o, h, w, !o.no_vgg_loss) * 4 : perImage * 4) * o.batchSize;
   const vggParameters = o.no_vgg_loss ? 0 : VGG19_LOSS_PARAMETERS;
   const vggWeightBytes = vggParameters * 4;
@@ -213,9 +221,10 @@ export function estimateMemory(o: EstimateOptions, parameters: Record<string, nu
     `parameters: ${counts}; with Adam state (and ${fp16 ? 'the gradients' : 'D\'s gradients'}) ≈ ${mb(parameterBytes)} MB` +
     `${fp16 ? `, and their float16 copies under autocast ≈ ${mb(castWeightBytes)} MB` : ''}\n` +
     `activations at ${w}×${h}, batch ${o.batchSize}${recompute ? ', G\'s residual blocks recomputed in the backward (--recompute_blocks)' : ''}` +
-    `${o.D_real_first ? ', D\'s real pass back-propagated first (--D_real_first)' : ''}: ` +
+    `${o.D_real_first ? ', D\'s real pass back-propagated first (--D_real_first)' : ''}` +
+    `${o.recompute_vgg ? ', the VGG loss recomputed in the backward (--recompute_vgg)' : ''}: ` +
     `≈ ${mb(activationBytes)} MB (an estimate, ${fp16 ? 'float16 autocast' : 'float32'}, ${cuda ? 'validated on the CPU only, not yet on a GPU' : 'validated against measured peaks on the CPU'}; ` +
-    `lower it with ${recompute ? '' : '--recompute_blocks, '}${o.D_real_first ? '' : '--D_real_first, '}${fp16 || !cuda ? '' : '--fp16, '}a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, --batchSize, or --no_vgg_loss); ` +
+    `lower it with ${recompute ? '' : '--recompute_blocks, '}${o.D_real_first ? '' : '--D_real_first, '}${o.recompute_vgg || o.no_vgg_loss ? '' : '--recompute_vgg, '}${fp16 || !cuda ? '' : '--fp16, '}a smaller --ngf/--ndf, --resize_or_crop crop with a smaller --fineSize, --batchSize, or --no_vgg_loss); ` +
     (cuda
       ? `in all ≈ ${mb(totalBytes)} MB of the GPU: ${mb(allocatedBytes)} MB allocated at the peak with ${vggWeightBytes ? 'the VGG19 weights and ' : ''}cuDNN's workspaces, ` +
         `${mb(allocatorSlackBytes)} MB the caching allocator reserves beyond that and ${mb(contextBytes)} MB of CUDA context (both assumed)`

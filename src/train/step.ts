@@ -71,6 +71,12 @@ export interface TrainStepOptions {
    */
   recompute_blocks?: boolean;
   /**
+   * --recompute_vgg: the VGG loss's network keeps only its five feature maps of the fake (what
+   * the L1 terms need) and is recomputed slice by slice in G's backward, for less peak memory at
+   * the cost of one more VGG forward of the fake; the arithmetic, and every weight, is the same.
+   */
+  recompute_vgg?: boolean;
+  /**
    * --D_real_first: D's pass on the real image and the backward of its loss term run before G's
    * forward, so that graph is freed before G's, D's pass on the fake and the VGG loss are built,
    * instead of being held beside them; only its features stay, for feature matching. Each of D's
@@ -117,7 +123,7 @@ export interface ForwardResult {
 export class TrainStep {
   readonly criterionGAN: GANLoss;
   readonly lambdaFeat: number;
-  /** G's checkpointed residual blocks of the current step (--recompute_blocks), else null. */
+  /** The checkpointed segments of the current step (--recompute_blocks, --recompute_vgg), else null. */
   readonly #recompute: Recomputation | null;
 
   constructor(readonly parts: TrainStepParts, readonly opts: TrainStepOptions) {
@@ -133,11 +139,13 @@ export class TrainStep {
     if (opts.D_real_first && parts.gradients) {
       throw new Error('--D_real_first trains one process: with several ranks D\'s gradients are averaged in one backward of its whole loss; drop one of the two');
     }
-    if (opts.recompute_blocks && parts.gradients) {
-      throw new Error('--recompute_blocks trains one process: with several ranks G\'s gradients are averaged by the data-parallel backward, which does not recompute; drop one of the two');
+    for (const option of ['recompute_blocks', 'recompute_vgg'] as const) {
+      if (opts[option] && parts.gradients) {
+        throw new Error(`--${option} trains one process: with several ranks G's gradients are averaged by the data-parallel backward, which does not recompute; drop one of the two`);
+      }
     }
-    // The recomputed blocks run under the forward's autocast, so they compute what the forward did.
-    this.#recompute = opts.recompute_blocks ? new Recomputation((fn) => this.underAutocast(fn)) : null;
+    // Recomputed segments run under the forward's autocast, so they compute what the forward did.
+    this.#recompute = opts.recompute_blocks || opts.recompute_vgg ? new Recomputation((fn) => this.underAutocast(fn)) : null;
   }
 
   /** Replaces G's optimizer (G1 joins training after niter_fix_global epochs); the old one is the caller's. */
@@ -160,7 +168,18 @@ export class TrainStep {
     const real = x.realImage;
     if (!real) throw new Error('training needs the real photo of every map');
     const layout = x.layout ?? null;
-    const fake = this.#recompute ? this.#recompute.record(x.input, (input) => parts.G.forward(input, layout)) : parts.G.forward(x.input, layout);
+    const rec = this.#recompute;
+    const generated = rec && opts.recompute_blocks ? rec.record(x.input, (input) => parts.G.forward(input, layout)) : parts.G.forward(x.input, layout);
+    // With --recompute_vgg everything after G sees its output cut from G's graph (see
+    // Recomputation.record), so that D's and the VGG loss's gradients of it, which come back in
+    // different portions of the backward, are summed before they go on into G, as they are without.
+    return rec && opts.recompute_vgg
+      ? rec.record(generated, (fake) => this.#lossesOf(x, fake, real, realPass))
+      : this.#lossesOf(x, generated, real, realPass);
+  }
+
+  #lossesOf(x: StepInput, fake: Tensor, real: Tensor, realPass: RealPass | null): ForwardResult {
+    const { parts, opts } = this;
     const predFake = this.discriminate(x.condition, fake);
     const predReal = realPass ? realPass.predReal : this.discriminate(x.condition, real);
     const predFakeForD = parts.fakePool ? parts.D.forward(parts.fakePool.query(cat([x.condition, fake.detach()], 1))) : predFake;

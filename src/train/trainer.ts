@@ -34,9 +34,12 @@ export function checkPrecision(config: Pick<RunConfig, 'device'> & { train: Pick
  * where a recomputed block would not compute what the kept one did (batch norm's running
  * statistics would be updated twice) or where the backward is the data-parallel one.
  */
-export function checkRecompute(config: Pick<RunConfig, 'network'> & { train: Pick<RunConfig['train'], 'recompute_blocks' | 'D_real_first'> }, worldSize: number): void {
+export function checkRecompute(config: Pick<RunConfig, 'network'> & { train: Pick<RunConfig['train'], 'recompute_blocks' | 'D_real_first' | 'recompute_vgg'> }, worldSize: number): void {
   if (config.train.D_real_first && worldSize > 1) {
     throw new Error(`--D_real_first trains one process, and this job has ${worldSize} ranks (D's gradients are averaged in one backward of its whole loss); drop one of the two`);
+  }
+  if (config.train.recompute_vgg && worldSize > 1) {
+    throw new Error(`--recompute_vgg trains one process, and this job has ${worldSize} ranks (their gradients are averaged by a backward that does not recompute); drop one of the two`);
   }
   if (!config.train.recompute_blocks) return;
   if (config.network.norm === 'batch') {
@@ -190,7 +193,7 @@ export async function train(config: RunConfig, data: BatchSource, events: TrainE
   const stepper = new TrainStep(
     { G, D, vggLoss, optimizerG, optimizerD, fakePool: pool, amp: opt.fp16 ? { deviceType: 'cuda', scaler: new GradScaler() } : null, gradients: ranks },
     { num_D: net.num_D, n_layers_D: net.n_layers_D, lambda_feat: opt.lambda_feat, no_ganFeat_loss: opt.no_ganFeat_loss, no_vgg_loss: opt.no_vgg_loss, no_lsgan: net.no_lsgan,
-      gan_mode: opt.gan_mode === 'hinge' ? 'hinge' : '', recompute_blocks: opt.recompute_blocks, D_real_first: opt.D_real_first },
+      gan_mode: opt.gan_mode === 'hinge' ? 'hinge' : '', recompute_blocks: opt.recompute_blocks, D_real_first: opt.D_real_first, recompute_vgg: opt.recompute_vgg },
   );
   // E trains with G: its forward is part of G's input, inside the step.
   const features: FeatureSource | null = !usesFeatures(net) ? null : net.load_features ? { kind: 'precomputed' } : { kind: 'encoder', E: E!, training: true };

@@ -4,7 +4,7 @@
 // own process so that its peak is its own. scripts/gpu-check.ts runs it on CUDA (--device cuda:0,
 // [--fp16]), where it also prints the caching allocator's peaks and, from nvidia-smi, what the
 // device holds for this process (the allocator's reserve and the CUDA context).
-//   node --import tsx test/train/memory-peak-child.ts --ngf 16 --w 256 --h 128 [--recompute_blocks] [--D_real_first]
+//   node --import tsx test/train/memory-peak-child.ts --ngf 16 --w 256 --h 128 [--recompute_blocks] [--D_real_first] [--recompute_vgg]
 //     [--netG global] [--device cuda:0] [--fp16]
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { native } from '../../src/torch/native.js';
 const { values: a } = parseArgs({ options: { ngf: { type: 'string', default: '16' }, w: { type: 'string', default: '256' }, h: { type: 'string', default: '128' }, recompute_blocks: { type: 'boolean', default: false },
   n_blocks_local: { type: 'string', default: '3' }, n_downsample_global: { type: 'string', default: '4' }, no_vgg_loss: { type: 'boolean', default: false },
   D_real_first: { type: 'boolean', default: false }, netG: { type: 'string', default: 'local' }, device: { type: 'string', default: 'cpu' },
-  fp16: { type: 'boolean', default: false } } });
+  fp16: { type: 'boolean', default: false }, recompute_vgg: { type: 'boolean', default: false } } });
 const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
 T.setNumThreads(1);
 T.manualSeed(0);
@@ -30,11 +30,11 @@ const cudaIndex = device.startsWith('cuda') ? Number(device.split(':')[1] ?? 0) 
 const allocatorBefore = cudaIndex === null ? null : native.cudaMemoryStats(cudaIndex);
 const baseline = kib('VmRSS');
 const [w, h] = [Number(a.w), Number(a.h)];
-const o: NetworkOptions & { batchSize: number; no_vgg_loss: boolean; recompute_blocks: boolean; D_real_first: boolean; device: string; fp16: boolean } = {
+const o: NetworkOptions & { batchSize: number; no_vgg_loss: boolean; recompute_blocks: boolean; D_real_first: boolean; recompute_vgg: boolean; device: string; fp16: boolean } = {
   label_nc: 35, input_nc: 3, output_nc: 3, netG: a.netG as NetworkOptions['netG'], ngf: Number(a.ngf), n_downsample_global: Number(a.n_downsample_global), n_blocks_global: 9,
   n_blocks_local: Number(a.n_blocks_local), n_local_enhancers: 1, norm: 'instance', no_instance: false, instance_feat: false, label_feat: false, feat_num: 3,
   nef: 16, n_downsample_E: 4, ndf: 64, n_layers_D: 3, num_D: 2, batchSize: 1, no_vgg_loss: a.no_vgg_loss!,
-  recompute_blocks: a.recompute_blocks!, D_real_first: a.D_real_first!, device, fp16: a.fp16!,
+  recompute_blocks: a.recompute_blocks!, D_real_first: a.D_real_first!, recompute_vgg: a.recompute_vgg!, device, fp16: a.fp16!,
 };
 const G = buildGenerator(o, 1).to(device);
 const D = buildDiscriminator(o, 2).to(device);
@@ -43,7 +43,7 @@ const vgg = o.no_vgg_loss ? null : new Vgg19Features().eval().requiresGrad_(fals
 const amp = o.fp16 ? { deviceType: cudaIndex === null ? 'cpu' as const : 'cuda' as const, scaler: new T.GradScaler() } : null;
 const step = new TrainStep(
   { G, D, vggLoss: vgg ? new VGGLoss(vgg) : null, optimizerG: new T.Adam(G.parameters(), { lr: 2e-4, betas: [0.5, 0.999] }), optimizerD: new T.Adam(D.parameters(), { lr: 2e-4, betas: [0.5, 0.999] }), amp },
-  { num_D: 2, n_layers_D: 3, lambda_feat: 10, no_vgg_loss: o.no_vgg_loss, recompute_blocks: o.recompute_blocks, D_real_first: o.D_real_first },
+  { num_D: 2, n_layers_D: 3, lambda_feat: 10, no_vgg_loss: o.no_vgg_loss, recompute_blocks: o.recompute_blocks, D_real_first: o.D_real_first, recompute_vgg: o.recompute_vgg },
 );
 const label = T.keep(T.randint(0, 35, [1, 1, h, w]));
 const input = T.keep(encodeInput({ label, inst: label }, { label_nc: 35 }).to(device));

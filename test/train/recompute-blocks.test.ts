@@ -17,6 +17,8 @@ interface Trained {
   weights: Map<string, Tensor>;
   /** Forwards of G's residual blocks' layers over the run. */
   blockForwards: number;
+  /** Forwards of the VGG loss network's slices over the run. */
+  vggForwards: number;
   /** Tensors alive after the 2nd and after the 3rd iteration. */
   live: [number, number];
 }
@@ -30,7 +32,7 @@ function residualBlocks(m: nn.Module): ResnetBlock[] {
  * input (E's parameters are reached from two of the backward's portions), feature matching and
  * the VGG loss. `inBackward` false: G's optimizer leaves gradients in .grad and steps after.
  */
-function train(savers: { recompute_blocks?: boolean; D_real_first?: boolean }, inBackward: boolean): Trained {
+function train(savers: { recompute_blocks?: boolean; D_real_first?: boolean; recompute_vgg?: boolean }, inBackward: boolean): Trained {
   const G = initWeights(new LocalEnhancer({ input_nc: 4 + 3, output_nc: 3, ngf: 4, n_downsample_global: 2, n_blocks_global: 2, n_local_enhancers: 1, n_blocks_local: 2 }), { seed: 1 });
   const E = initWeights(new Encoder({ input_nc: 3, output_nc: 3, nef: 4, n_downsample_E: 1 }), { seed: 2 });
   const D = initWeights(new MultiscaleDiscriminator({ input_nc: 4 + 3, ndf: 4, n_layers_D: 2, num_D: 2 }), { seed: 3 });
@@ -42,6 +44,11 @@ function train(savers: { recompute_blocks?: boolean; D_real_first?: boolean }, i
   for (const block of residualBlocks(G)) {
     const inner = block.conv_block.forward.bind(block.conv_block);
     block.conv_block.forward = (x: Tensor) => { blockForwards++; return inner(x); };
+  }
+  let vggForwards = 0;
+  for (const slice of vgg.slices) {
+    const inner = slice.forward.bind(slice);
+    slice.forward = (x: Tensor) => { vggForwards++; return inner(x); };
   }
   const inputLabel = uniform([1, 4, 32, 32], 1, 0, 1);
   const realImage = uniform([1, 3, 32, 32], 2);
@@ -57,7 +64,7 @@ function train(savers: { recompute_blocks?: boolean; D_real_first?: boolean }, i
     }
     const weights = noGrad(() => new Map([...G.stateDict(), ...[...E.stateDict()].map(([k, t]) => [`E.${k}`, t] as const), ...[...D.stateDict()].map(([k, t]) => [`D.${k}`, t] as const)]
       .map(([k, t]) => [k, t.clone()])));
-    return { losses, weights, blockForwards, live: live as [number, number] };
+    return { losses, weights, blockForwards, vggForwards, live: live as [number, number] };
   } finally {
     dispose([inputLabel, realImage, inst]);
     adamG.dispose();
@@ -105,6 +112,25 @@ test('--D_real_first (alone and with --recompute_blocks) trains bitwise the same
   }
 });
 
+for (const inBackward of [true, false]) {
+  test(`recomputing the VGG loss's network (and G's blocks) trains bitwise the same as keeping them (G ${inBackward ? 'updated inside its backward' : 'stepped from .grad'})`, () => {
+    const kept = train({}, inBackward);
+    const vgg = train({ recompute_vgg: true }, inBackward);
+    const all = train({ recompute_vgg: true, recompute_blocks: true, D_real_first: true }, inBackward);
+    try {
+      assertSameTraining(kept, vgg);
+      assertSameTraining(kept, all);
+      assert.equal(vgg.blockForwards, 12, 'the blocks are not recomputed without --recompute_blocks');
+      // 5 slices on the fake and 5 on the real image a step; the fake's once more with the option.
+      assert.equal(kept.vggForwards, 30);
+      assert.equal(vgg.vggForwards, 45, 'every slice of the fake\'s pass is recomputed once per step');
+      assert.equal(vgg.live[1], vgg.live[0], 'nothing recorded outlives its step');
+    } finally {
+      dispose([[...kept.weights.values()], [...vgg.weights.values()], [...all.weights.values()]]);
+    }
+  });
+}
+
 test('--recompute_blocks refuses what a recomputed block would compute differently, and data-parallel gradients', () => {
   // G is a single residual block here: 4 channels in and out, D sees 4 + 4.
   const D = initWeights(new MultiscaleDiscriminator({ input_nc: 4 + 4, ndf: 4, n_layers_D: 1, num_D: 1 }), { seed: 3 });
@@ -128,12 +154,14 @@ test('--recompute_blocks refuses what a recomputed block would compute different
   }
 });
 
-test('the trainer refuses --recompute_blocks with --norm batch or several ranks, --D_real_first with several ranks, before anything is written', () => {
-  const config = (norm: string, recompute_blocks: boolean, D_real_first = false) => ({ network: { norm } as never, train: { recompute_blocks, D_real_first } });
+test('the trainer refuses --recompute_blocks with --norm batch or several ranks, --D_real_first and --recompute_vgg with several ranks, before anything is written', () => {
+  const config = (norm: string, recompute_blocks: boolean, D_real_first = false, recompute_vgg = false) => ({ network: { norm } as never, train: { recompute_blocks, D_real_first, recompute_vgg } });
   assert.throws(() => checkRecompute(config('batch', true), 1), /--recompute_blocks with --norm batch/);
   assert.throws(() => checkRecompute(config('instance', true), 2), /--recompute_blocks trains one process, and this job has 2 ranks/);
   checkRecompute(config('instance', true), 1);
   checkRecompute(config('batch', false), 2);
   assert.throws(() => checkRecompute(config('instance', false, true), 2), /--D_real_first trains one process/);
   checkRecompute(config('batch', false, true), 1);
+  assert.throws(() => checkRecompute(config('instance', false, false, true), 2), /--recompute_vgg trains one process/);
+  checkRecompute(config('batch', false, false, true), 1);
 });

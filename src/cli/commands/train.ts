@@ -96,7 +96,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WriteStream = pro
       G = info.networks.G as Generator;
       // Steps after the point training starts from are logged anew: the log keeps one record per step.
       log.resumeAt(info.startStep);
-      const m = estimateMemory({ ...net, batchSize: opts.batchSize / (launch?.worldSize ?? 1), no_vgg_loss: opts.no_vgg_loss, recompute_blocks: opts.recompute_blocks, D_real_first: opts.D_real_first, device, fp16: opts.fp16 }, info.parameters, size);
+      const m = estimateMemory({ ...net, batchSize: opts.batchSize / (launch?.worldSize ?? 1), no_vgg_loss: opts.no_vgg_loss, recompute_blocks: opts.recompute_blocks, D_real_first: opts.D_real_first, recompute_vgg: opts.recompute_vgg, device, fp16: opts.fp16 }, info.parameters, size);
       out.write(`run folder: ${info.runDir}\n`);
       if (launch && joined) out.write(`data-parallel: ${launch.worldSize} ranks (${launch.source}), ${joined.backend}, rendezvous ${launch.masterAddr}:${launch.masterPort}; batchSize ${opts.batchSize} is ${opts.batchSize / launch.worldSize} per rank\n`);
       out.write(`training images: ${data.paths}, ${info.epochs} epochs, ${threads} threads on ${device}${info.resumed ? `, resuming at epoch ${info.startEpoch}` : ''}\n`);
