@@ -42,7 +42,7 @@ console.log('The same on CUDA, float32 and --fp16 (allocated: the caching alloca
 console.log('| options | parameters + Adam (+ gradients) | activations | allocated | in all | vs 16 GiB |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const fp16 of [false, true]) {
-  for (const savers of [{}, { recompute_blocks: true, D_real_first: true }]) {
+  for (const savers of [{}, { recompute_blocks: true, D_real_first: true }, { recompute_blocks: true, D_real_first: true, recompute_vgg: true }]) {
     const m = estimateMemory({ ...official2k, ...savers, device: 'cuda', fp16 }, parameters, { height: 1024, width: 2048 });
     const name = [...(fp16 ? ['--fp16'] : []), ...Object.keys(savers).map((k) => `--${k}`)].join(' ') || '(none)';
     const margin = (m.totalBytes - budget) / MiB;
