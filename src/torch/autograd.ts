@@ -1,5 +1,5 @@
 // Gradient mode, seeds, threads and devices: process-wide libtorch settings.
-import { native, type NativeTensor } from './native.js';
+import { native, type CpuAllocatorStats, type NativeTensor } from './native.js';
 import { tidy } from './scope.js';
 import { type Tensor, wrapNative } from './tensor.js';
 
@@ -77,4 +77,14 @@ export function liveTensorCount(): number {
  */
 export function heapBytesInUse(): number | null {
   return native.heapInUse();
+}
+
+/** The caching CPU allocator's counters: reuses, fresh mappings, cached and mapped bytes. */
+export function cpuAllocatorStats(): CpuAllocatorStats {
+  return native.cpuAllocatorStats();
+}
+
+/** Unmaps every block the caching CPU allocator holds for reuse (memory back to the system). */
+export function releaseCachedCpuMemory(): void {
+  native.cpuAllocatorRelease();
 }
