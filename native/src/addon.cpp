@@ -12,6 +12,7 @@
 #include "cpu_allocator.h"
 #include "cuda_memory.h"
 #include "dist.h"
+#include "instance_norm.h"
 #include "onehot_conv.h"
 #include "ops.h"
 #include "tensor_wrap.h"
@@ -295,6 +296,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("onehotConv2d", Napi::Function::New(env, OnehotConv2d));
+  exports.Set("instanceNormInPlace", Napi::Function::New(env, InstanceNormInPlace));
   exports.Set("adamBackward", Napi::Function::New(env, AdamBackward));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("adamUpdateCounts", Napi::Function::New(env, AdamUpdateCounts));

@@ -67,6 +67,6 @@ export class GlobalGenerator extends nn.Layer {
    */
   forward(x: Tensor, layout: OnehotLayout | null = null): Tensor {
     if (!layout) return this.model.forward(x);
-    return tidy(() => this.model.forwardFrom(2, openingConv(this.model.layers[0]!, this.model.layers[1]!, x, layout)));
+    return tidy(() => this.model.forwardFrom(2, openingConv(this.model.layers[0]!, this.model.layers[1]!, x, layout), true));
   }
 }

@@ -82,7 +82,7 @@ export class LocalEnhancer extends nn.Layer {
       const input = pyramid[this.nLocalEnhancers - k]!;
       const frontEnd = this.#frontEnds[k - 1]!;
       const front = k === this.nLocalEnhancers && layout
-        ? frontEnd.forwardFrom(2, openingConv(frontEnd.layers[0]!, frontEnd.layers[1]!, input, layout))
+        ? frontEnd.forwardFrom(2, openingConv(frontEnd.layers[0]!, frontEnd.layers[1]!, input, layout), true)
         : frontEnd.forward(input);
       features = this.#backEnds[k - 1]!.forward(front.add(features));
     }

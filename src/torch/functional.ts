@@ -20,6 +20,16 @@ export function conv2d(
  * CPU, float32 or float64), differentiable with respect to it. Equal to the dense convolution
  * up to the order of its sums.
  */
+/**
+ * Instance norm without affine parameters, with the input's statistics, then ReLU where `relu`:
+ * in place, in three passes over memory instead of five and no new tensor (native/src/instance_norm.cpp).
+ * Inference only: `x` must not be needed by anything else, nor require a gradient under autograd.
+ */
+export function instanceNormInPlace(x: Tensor, eps = 1e-5, relu = false): Tensor {
+  native.instanceNormInPlace(x.handle, eps, relu);
+  return x;
+}
+
 export function onehotConv2d(labels: Tensor, edges: Tensor | null, weight: Tensor, labelNc: number): Tensor {
   return wrapNative(native.onehotConv2d(weight.handle, labels.handle, edges ? edges.handle : null, labelNc));
 }

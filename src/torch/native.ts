@@ -74,6 +74,8 @@ export interface NativeBinding {
    * beta2, eps, weightDecay] per parameter.
    */
   adamStep(params: NativeTensor[], grads: NativeTensor[], expAvg: NativeTensor[], expAvgSq: NativeTensor[], hyper: Float64Array): void;
+  /** Instance norm (no affine, input statistics) and optionally ReLU, in place; inference only. */
+  instanceNormInPlace(x: NativeTensor, eps: number, relu: boolean): NativeTensor;
   onehotConv2d(weight: NativeTensor, labels: NativeTensor, edges: NativeTensor | null, labelNc: number): NativeTensor;
   /**
    * Back-propagates into `params` only, updating each with Adam inside the backward pass the

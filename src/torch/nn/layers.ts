@@ -1,5 +1,5 @@
 // The layers pix2pixHD uses, with PyTorch's parameter names, shapes and default initialisation.
-import { noGrad } from '../autograd.js';
+import { isGradEnabled, noGrad } from '../autograd.js';
 import { empty, ones, scalarTensor, zeros } from '../creation.js';
 import * as F from '../functional.js';
 import { tidy } from '../scope.js';
@@ -124,7 +124,20 @@ export class InstanceNorm2d extends Layer {
   override extraRepr(): string {
     return normRepr(this.numFeatures, this.opts, this.opts.affine ?? false, this.opts.trackRunningStats ?? false);
   }
+  /**
+   * Whether F.instanceNormInPlace computes this layer on `x`: no autograd, no affine parameters or
+   * running statistics, a contiguous float CPU batch (PIX2PIXHD_ATEN_INSTANCE_NORM=1: never).
+   */
+  normalizesInPlace(x: Tensor): boolean {
+    if (inPlaceNormOff || isGradEnabled() || this.weight !== null || this.runningMean !== null) return false;
+    if (x.device !== 'cpu' || (x.dtype !== 'float32' && x.dtype !== 'float64')) return false;
+    const shape = x.shape;
+    const strides = x.strides();
+    return shape.length === 4 && strides[3] === 1 && strides[2] === shape[3] && strides[1] === shape[2]! * shape[3]! && strides[0] === shape[1]! * strides[1]!;
+  }
 }
+
+const inPlaceNormOff = process.env.PIX2PIXHD_ATEN_INSTANCE_NORM === '1';
 
 export class BatchNorm2d extends Layer {
   readonly weight: Tensor | null;
@@ -248,17 +261,29 @@ export class Sequential extends Layer {
    * Each intermediate output is freed as soon as the next layer has used it, as PyTorch frees an
    * activation whose last reference goes: under no_grad nothing else holds it, so synthesis keeps
    * two activations alive instead of every one of the network's; in training autograd keeps what
-   * backward needs through its own references.
+   * backward needs through its own references. Under no_grad an instance norm (and the ReLU after
+   * it) is computed in place on an intermediate, which nothing else holds (InstanceNorm2d.normalizesInPlace).
    */
   forward(x: Tensor): Tensor {
     return this.forwardFrom(0, x);
   }
 
-  /** The layers from index `start` on (the caller ran the ones before it). */
-  forwardFrom(start: number, x: Tensor): Tensor {
+  /**
+   * The layers from index `start` on (the caller ran the ones before it). `ownsInput`: the caller
+   * made `x` for this call only, so it may be overwritten as an intermediate is.
+   */
+  forwardFrom(start: number, x: Tensor, ownsInput = false): Tensor {
     return tidy(() => {
       let y = x;
-      for (const l of this.layers.slice(start)) {
+      const layers = this.layers;
+      for (let i = start; i < layers.length; i++) {
+        const l = layers[i]!;
+        if ((y !== x || ownsInput) && l instanceof InstanceNorm2d && l.normalizesInPlace(y)) {
+          const relu = layers[i + 1] instanceof ReLU;
+          F.instanceNormInPlace(y, l.opts.eps ?? 1e-5, relu);
+          if (relu) i++;
+          continue;
+        }
         const next = l.forward(y);
         if (y !== x && next !== y) y.dispose();
         y = next;
