@@ -262,7 +262,9 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 // are reused; larger blocks are still mapped, which keeps fragmentation, and so peak memory,
 // down. Measured on bench/train's configuration (peak resident memory): 64 MB 5.9 GB, 32 MB
 // 4.5 GB, 16 MB 4.4 GB (the official code: 4.4 GB), 8 MB 4.2 GB but slower convolutions.
-// The usual MALLOC_*_ environment variables still take precedence.
+// Since then tensors of 1 MiB and more come from the caching allocator (cpu_allocator.cpp), and
+// glibc serves the smaller ones and everything else. The usual MALLOC_*_ environment variables
+// still take precedence.
 static void tuneAllocator() {
 #if defined(__GLIBC__)
   if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 16 << 20);
