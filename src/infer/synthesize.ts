@@ -5,7 +5,7 @@
 // every pixel stays aligned with its label.
 import type { Generator, NetworkOptions } from '../models/from-options.js';
 import { padLayout, type OnehotLayout } from '../models/onehot-input.js';
-import { autocast, deviceTypeOf, F, noGrad, type Tensor } from '../torch/index.js';
+import { autocast, deviceTypeOf, F, nn, noGrad, type Tensor } from '../torch/index.js';
 
 /**
  * G(input) for an [N, C, H, W] input of any H, W: output [N, output_nc, H, W], float32. With
@@ -13,7 +13,8 @@ import { autocast, deviceTypeOf, F, noGrad, type Tensor } from '../torch/index.j
  * `layout` (generatorInput's) lets G's opening conv read the one-hot labels as ids.
  */
 export function synthesize(G: Generator, input: Tensor, multiple: number, opts: { halfPrecision?: boolean; layout?: OnehotLayout | null } = {}): Tensor {
-  return noGrad(() => {
+  // Instance norms in place (nn.withInPlaceNorms): nothing here back-propagates.
+  return nn.withInPlaceNorms(() => noGrad(() => {
     const [, , h, w] = input.shape as [number, number, number, number];
     const padH = (multiple - (h % multiple)) % multiple;
     const padW = (multiple - (w % multiple)) % multiple;
@@ -23,7 +24,7 @@ export function synthesize(G: Generator, input: Tensor, multiple: number, opts: 
     if (padH === 0 && padW === 0) return run(input, layout);
     const padded = F.pad(input, [0, padW, 0, padH], 'replicate');
     return run(padded, layout && padLayout(layout, padW, padH)).narrow(2, 0, h).narrow(3, 0, w);
-  });
+  }));
 }
 
 /**

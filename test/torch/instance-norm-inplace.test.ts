@@ -34,7 +34,7 @@ test('instanceNormInPlace refuses a tensor that requires grad under autograd, an
   });
 });
 
-test('nn.Sequential under no_grad normalises its intermediates in place: the outputs of the plain path, and its input left alone', () => {
+test('nn.Sequential under no_grad inside withInPlaceNorms normalises its intermediates in place: the outputs of the plain path, and its input left alone; outside it, bitwise the plain path', () => {
   tidy(() => {
     const block = new nn.Sequential(
       new nn.Conv2d(3, 4, 3, { padding: 1 }), new nn.InstanceNorm2d(4), new nn.ReLU(true),
@@ -46,13 +46,15 @@ test('nn.Sequential under no_grad normalises its intermediates in place: the out
     const before = values(x);
     for (const net of [block, normFirst]) {
       const withGraph = net.forward(x); // autograd on: ATen's instance_norm
-      const inference = noGrad(() => net.forward(x));
+      const inference = nn.withInPlaceNorms(() => noGrad(() => net.forward(x)));
+      // Without withInPlaceNorms no_grad computes what the graph does, bit for bit (checkpointed segments rely on it).
+      assert.deepEqual(values(noGrad(() => net.forward(x))), values(withGraph.detach()));
       assertClose(values(inference), values(withGraph.detach()), { rtol: 1e-5, atol: 1e-5 });
       assert.deepEqual(values(x), before, 'the input is unchanged');
     }
     // forwardFrom(…, ownsInput): the caller gives the input away; the first norm then works on it.
     const owned = x.clone();
-    const out = noGrad(() => normFirst.forwardFrom(0, owned, true));
+    const out = nn.withInPlaceNorms(() => noGrad(() => normFirst.forwardFrom(0, owned, true)));
     assertClose(values(out), values(noGrad(() => normFirst.forward(x))), { rtol: 1e-5, atol: 1e-5 });
     assert.notDeepEqual(values(owned), before, 'the owned input was normalised in place');
   });

@@ -125,11 +125,12 @@ export class InstanceNorm2d extends Layer {
     return normRepr(this.numFeatures, this.opts, this.opts.affine ?? false, this.opts.trackRunningStats ?? false);
   }
   /**
-   * Whether F.instanceNormInPlace computes this layer on `x`: no autograd, no affine parameters or
-   * running statistics, a contiguous float CPU batch (PIX2PIXHD_ATEN_INSTANCE_NORM=1: never).
+   * Whether F.instanceNormInPlace computes this layer on `x`: inside withInPlaceNorms, without
+   * autograd, no affine parameters or running statistics, a contiguous float CPU batch
+   * (PIX2PIXHD_ATEN_INSTANCE_NORM=1: never).
    */
   normalizesInPlace(x: Tensor): boolean {
-    if (inPlaceNormOff || isGradEnabled() || this.weight !== null || this.runningMean !== null) return false;
+    if (inPlaceNormDepth === 0 || inPlaceNormOff || isGradEnabled() || this.weight !== null || this.runningMean !== null) return false;
     if (x.device !== 'cpu' || (x.dtype !== 'float32' && x.dtype !== 'float64')) return false;
     const shape = x.shape;
     const strides = x.strides();
@@ -138,6 +139,22 @@ export class InstanceNorm2d extends Layer {
 }
 
 const inPlaceNormOff = process.env.PIX2PIXHD_ATEN_INSTANCE_NORM === '1';
+let inPlaceNormDepth = 0;
+
+/**
+ * Runs `fn` with nn.Sequential's in-place instance norms allowed (under no_grad). Opt-in, for
+ * synthesis: the in-place norm rounds differently from ATen's, and other no_grad passes must
+ * compute bit for bit what the graph does (a checkpointed segment's forward, whose recomputation
+ * in the backward runs ATen's).
+ */
+export function withInPlaceNorms<T>(fn: () => T): T {
+  inPlaceNormDepth++;
+  try {
+    return fn();
+  } finally {
+    inPlaceNormDepth--;
+  }
+}
 
 export class BatchNorm2d extends Layer {
   readonly weight: Tensor | null;
@@ -261,8 +278,9 @@ export class Sequential extends Layer {
    * Each intermediate output is freed as soon as the next layer has used it, as PyTorch frees an
    * activation whose last reference goes: under no_grad nothing else holds it, so synthesis keeps
    * two activations alive instead of every one of the network's; in training autograd keeps what
-   * backward needs through its own references. Under no_grad an instance norm (and the ReLU after
-   * it) is computed in place on an intermediate, which nothing else holds (InstanceNorm2d.normalizesInPlace).
+   * backward needs through its own references. Under no_grad inside withInPlaceNorms (synthesis) an
+   * instance norm (and the ReLU after it) is computed in place on an intermediate, which nothing
+   * else holds (InstanceNorm2d.normalizesInPlace).
    */
   forward(x: Tensor): Tensor {
     return this.forwardFrom(0, x);
