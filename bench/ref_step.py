@@ -90,9 +90,12 @@ def peak_rss_mb():
 
 step()  # warm-up
 times = []
+cpu0 = os.times()
 for _ in range(a.iters):
     t = time.perf_counter(); lg, ld = step(); times.append(time.perf_counter() - t)
-print(json.dumps({"impl": "official-pytorch", "device": a.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
+cpu = os.times()
+print(json.dumps({"impl": "official-pytorch",
+                  "cpu_user_per_iter": (cpu.user - cpu0.user) / a.iters, "cpu_sys_per_iter": (cpu.system - cpu0.system) / a.iters, "device": a.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
                   "net": a.net, "w": a.w, "h": a.h, "label_nc": a.label_nc, "ngf": a.ngf, "vgg": not a.no_vgg,
                   "sec_per_iter": statistics.median(times), "all": times, "loss_G": lg, "loss_D": ld,
                   "peak_rss_mb": peak_rss_mb()}))

@@ -37,7 +37,11 @@ const input = T.keep(T.tidy(() => encodeInput({ label: labels, inst: labels }, {
 const layout = { labels: labels.squeeze(1), edges: input.select(1, labelNc).contiguous(), labelNc };
 const seconds: number[] = [];
 const cpuSeconds: number[] = [];
+// PIX2PIXHD_PROFILE=trace.json: the last synthesis's ATen ops, as a Chrome trace (bench/profile-summary.ts sums them).
+const profilePath = process.env.PIX2PIXHD_PROFILE;
 for (let i = 0; i < Number(a.n); i++) {
+  const profiled = profilePath !== undefined && i === Number(a.n) - 1;
+  if (profiled) native.profileStart(profilePath);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const out = synthesize(G, input, sizeMultiple(o), { layout });
@@ -45,6 +49,7 @@ for (let i = 0; i < Number(a.n); i++) {
   const c = process.cpuUsage(c0);
   seconds.push((performance.now() - t0) / 1000);
   cpuSeconds.push((c.user + c.system) / 1e6);
+  if (profiled) native.profileStop();
   out.dispose();
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;

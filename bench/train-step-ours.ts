@@ -10,6 +10,7 @@ import { Vgg19Features } from '../src/models/vgg19.js';
 import { VGGLoss } from '../src/losses/vgg-loss.js';
 import { TrainStep } from '../src/train/step.js';
 import * as T from '../src/torch/index.js';
+import { native } from '../src/torch/native.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -61,15 +62,24 @@ const run = () => {
 run(); // warm-up
 const times: number[] = [];
 let losses = run();
+const cpu0 = process.cpuUsage();
+// PIX2PIXHD_PROFILE=trace.json: the first timed iteration's ATen ops, as a Chrome trace (bench/profile-summary.ts sums them).
+const profilePath = process.env.PIX2PIXHD_PROFILE;
 for (let i = 0; i < Number(a.iters); i++) {
+  if (profilePath && i === 0) native.profileStart(profilePath);
   const t0 = performance.now();
   losses = run();
+  if (profilePath && i === 0) native.profileStop();
   times.push((performance.now() - t0) / 1000);
   await new Promise((r) => setImmediate(r));
 }
+const cpu = process.cpuUsage(cpu0);
+// PIX2PIXHD_ALLOC_STATS=1: the caching CPU allocator's counters on stderr (how often blocks were reused).
+if (process.env.PIX2PIXHD_ALLOC_STATS) console.error(JSON.stringify(T.cpuAllocatorStats()));
 const sorted = [...times].sort((x, y) => x - y);
 const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
 console.log(JSON.stringify({
   impl: 'pix2pixhd-ts', recompute_blocks: a.recompute_blocks, D_real_first: a.D_real_first, device, threads: T.getNumThreads(), net: a.net, w, h, label_nc: labelNc, ngf: o.ngf, vgg: !a.no_vgg,
-  sec_per_iter: sorted[sorted.length >> 1], all: times, losses, peak_rss_mb: hwm ? Number(hwm[1]) / 1024 : null,
+  sec_per_iter: sorted[sorted.length >> 1], all: times,
+  cpu_user_per_iter: cpu.user / 1e6 / times.length, cpu_sys_per_iter: cpu.system / 1e6 / times.length, losses, peak_rss_mb: hwm ? Number(hwm[1]) / 1024 : null,
 }));

@@ -32,6 +32,7 @@
 #include "cpu_features.h"
 #include "errors.h"
 #include "grad_hooks.h"
+#include <ATen/record_function.h>
 #include "tensor_wrap.h"
 
 // PyTorch's fused Adam kernel (CUDA only in 1.13; later versions add a CPU one). Older libtorch
@@ -361,6 +362,7 @@ Napi::Value AdamBackward(const Napi::CallbackInfo& info) {
         // Pure C++, so it runs on whichever thread the engine finishes the gradient on (CUDA's
         // device threads included, where a JS callback could not run), in the stream it set.
         hooks.add(l.p[i], (uint32_t)i, [p = l.p[i], m = l.m[i], v = l.v[i], args = l.args[i], flag = updated.Data() + i](at::Tensor grad) mutable {
+          RECORD_FUNCTION("pix2pixhd::adam_in_backward", std::vector<c10::IValue>());
           adamUpdateOne(p, grad, m, v, args);
           *flag = 1;
         });

@@ -9,11 +9,13 @@
 #include <malloc.h>
 #endif
 #include "adam.h"
+#include "conv_transpose.h"
 #include "cpu_allocator.h"
 #include "cuda_memory.h"
 #include "dist.h"
 #include "instance_norm.h"
 #include "onehot_conv.h"
+#include "op_profile.h"
 #include "ops.h"
 #include "tensor_wrap.h"
 
@@ -294,10 +296,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("liveTensors", Napi::Function::New(env, LiveTensors));
   exports.Set("heapInUse", Napi::Function::New(env, HeapInUse));
   exports.Set("cpuAllocatorStats", Napi::Function::New(env, CpuAllocatorStats));
+  exports.Set("profileStart", Napi::Function::New(env, ProfileStart));
+  exports.Set("profileStop", Napi::Function::New(env, ProfileStop));
   exports.Set("cpuAllocatorRelease", Napi::Function::New(env, CpuAllocatorRelease));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("onehotConv2d", Napi::Function::New(env, OnehotConv2d));
+  exports.Set("convTranspose2dMkldnn", Napi::Function::New(env, ConvTranspose2dMkldnn));
   exports.Set("instanceNormInPlace", Napi::Function::New(env, InstanceNormInPlace));
   exports.Set("adamBackward", Napi::Function::New(env, AdamBackward));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));

@@ -54,6 +54,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   struct Stats {
     int64_t hits = 0, splits = 0, grows = 0, misses = 0, releases = 0;
     size_t cachedBytes = 0, mappedBytes = 0, peakMappedBytes = 0;
+    // Bytes of fresh pages: mapped on a miss, or added by a growth (each page faults when first written).
+    size_t freshBytes = 0;
   };
 
   Stats stats() const {
@@ -83,6 +85,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (data == MAP_FAILED) throw std::bad_alloc();
       stats_.misses++;
+      stats_.freshBytes += bytes;
       stats_.mappedBytes += bytes;
       stats_.peakMappedBytes = std::max(stats_.peakMappedBytes, stats_.mappedBytes);
     }
@@ -132,6 +135,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       return nullptr;
     }
     stats_.mappedBytes += bytes - had;
+    stats_.freshBytes += bytes - had;
     stats_.peakMappedBytes = std::max(stats_.peakMappedBytes, stats_.mappedBytes);
     stats_.grows++;
     return grown;
@@ -242,6 +246,7 @@ Napi::Value CpuAllocatorStats(const Napi::CallbackInfo& info) {
   o.Set("cachedBytes", static_cast<double>(s.cachedBytes));
   o.Set("mappedBytes", static_cast<double>(s.mappedBytes));
   o.Set("peakMappedBytes", static_cast<double>(s.peakMappedBytes));
+  o.Set("freshBytes", static_cast<double>(s.freshBytes));
   return o;
 }
 

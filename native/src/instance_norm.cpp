@@ -9,6 +9,7 @@
 // input), on activations the caller owns (nn.Sequential's intermediates).
 #include "instance_norm.h"
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 #include <cmath>
 #include "errors.h"
@@ -69,6 +70,7 @@ Napi::Value InstanceNormInPlace(const Napi::CallbackInfo& info) {
     if (x.requires_grad() && at::GradMode::is_enabled()) {
       throw std::invalid_argument("instanceNormInPlace: for inference only (the input requires grad)");
     }
+    RECORD_FUNCTION("pix2pixhd::instance_norm_in_place", std::vector<c10::IValue>());
     if (x.scalar_type() == at::kFloat) {
       normalise<float>(x, eps, relu);
     } else {

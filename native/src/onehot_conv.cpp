@@ -10,6 +10,7 @@
 // gradient into the columns of the classes seen), as a convolution's weight gradient would.
 // Sums run in another order than a dense convolution's, so results agree with it to rounding.
 #include "onehot_conv.h"
+#include <ATen/record_function.h>
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 #include <vector>
@@ -60,34 +61,68 @@ std::vector<T> lookupTable(const at::Tensor& weight, const Geometry& g, int64_t 
   return table;
 }
 
-// A pixel's Cout sums stay in vector registers across its K×K taps (kCout > 0: the channel count
-// known at compile time) and go to a row buffer [W][Cout]; the row is then written plane by
-// plane. Writing each pixel's channels straight into the [Cout][H][W] output would touch Cout
-// addresses a power-of-two plane apart per pixel, which share cache sets and evict each other.
-// always_inline: so that the AVX2 entry point below compiles this body with AVX2 (GCC does not
-// inline a plain function into a target("avx2") one on its own).
+// 32 bytes of T: one AVX register (two SSE ones in the baseline build). GCC's vector extension,
+// so that the same code compiles for both targets without intrinsics.
+template <typename T>
+struct Lanes {
+  typedef T Vec __attribute__((vector_size(32)));
+  static constexpr int64_t n = 32 / sizeof(T);
+  static Vec load(const T* p) {
+    Vec v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(T* p, Vec v) { __builtin_memcpy(p, &v, sizeof v); }
+};
+
+// For each output row: the K source rows' table entries, reflection-padded to W + K - 1, so
+// that tap (ky, kx) of pixel x reads padded[ky][x + kx] with no index arithmetic. A pixel's Cout
+// sums stay in vector registers across its K×K taps (kCout > 0: the channel count known at
+// compile time, a multiple of the vector width) and go to a row buffer [W][Cout]; the row is then
+// written plane by plane. Writing each pixel's channels straight into the [Cout][H][W] output
+// would touch Cout addresses a power-of-two plane apart per pixel, which share cache sets and
+// evict each other. always_inline: so that the AVX2 entry point below compiles this body with
+// AVX2 (GCC does not inline a plain function into a target("avx2") one on its own).
 template <typename T, int64_t kCout>
 __attribute__((always_inline)) inline void forwardRowsImpl(const T* __restrict table, const int32_t* __restrict entryMap, T* __restrict out, const Geometry& g, int64_t entries,
-                            const int64_t* ry, const int64_t* rx, int64_t begin, int64_t end) {
-  const int64_t plane = g.H * g.W;
+                            const int64_t* ry, int64_t begin, int64_t end) {
+  using L = Lanes<T>;
+  constexpr int64_t kVectors = kCout > 0 ? kCout / L::n : 1;
+  const int64_t plane = g.H * g.W, padded = g.W + g.K - 1;
   const int64_t C = kCout > 0 ? kCout : g.Cout;
   std::vector<T> rowBuffer(g.W * C);
+  std::vector<int32_t> sourceRows(g.K * padded);
   for (int64_t row = begin; row < end; row++) {
     const int64_t n = row / g.H, y = row % g.H;
-    const int32_t* entry = entryMap + n * plane;
+    for (int64_t ky = 0; ky < g.K; ky++) {
+      const int32_t* src = entryMap + n * plane + ry[ky * g.H + y] * g.W;
+      int32_t* dst = sourceRows.data() + ky * padded;
+      for (int64_t i = 0; i < padded; i++) dst[i] = src[reflect(i - g.K / 2, g.W)];
+    }
     for (int64_t x = 0; x < g.W; x++) {
-      T local[kCout > 0 ? kCout : 1];
-      T* __restrict acc = kCout > 0 ? local : rowBuffer.data() + x * C;
-      for (int64_t c = 0; c < C; c++) acc[c] = T(0);
-      for (int64_t ky = 0; ky < g.K; ky++) {
-        const int32_t* srcRow = entry + ry[ky * g.H + y] * g.W;
-        const T* tapRow = table + ky * g.K * entries * C;
-        for (int64_t kx = 0; kx < g.K; kx++) {
-          const T* __restrict col = tapRow + (kx * entries + srcRow[rx[kx * g.W + x]]) * C;
-          for (int64_t c = 0; c < C; c++) acc[c] += col[c];
+      if constexpr (kCout > 0) {
+        typename L::Vec acc[kVectors] = {};
+        for (int64_t ky = 0; ky < g.K; ky++) {
+          const int32_t* taps = sourceRows.data() + ky * padded + x;
+          const T* tapTable = table + ky * g.K * entries * C;
+          for (int64_t kx = 0; kx < g.K; kx++) {
+            const T* col = tapTable + (kx * entries + taps[kx]) * C;
+            for (int64_t v = 0; v < kVectors; v++) acc[v] += L::load(col + v * L::n);
+          }
+        }
+        for (int64_t v = 0; v < kVectors; v++) L::store(rowBuffer.data() + x * C + v * L::n, acc[v]);
+      } else {
+        T* acc = rowBuffer.data() + x * C;
+        for (int64_t c = 0; c < C; c++) acc[c] = T(0);
+        for (int64_t ky = 0; ky < g.K; ky++) {
+          const int32_t* taps = sourceRows.data() + ky * padded + x;
+          const T* tapTable = table + ky * g.K * entries * C;
+          for (int64_t kx = 0; kx < g.K; kx++) {
+            const T* col = tapTable + (kx * entries + taps[kx]) * C;
+            for (int64_t c = 0; c < C; c++) acc[c] += col[c];
+          }
         }
       }
-      if (kCout > 0) std::copy(local, local + C, rowBuffer.data() + x * C);
     }
     T* o = out + n * C * plane + y * g.W;
     for (int64_t c = 0; c < C; c++)
@@ -97,21 +132,21 @@ __attribute__((always_inline)) inline void forwardRowsImpl(const T* __restrict t
 
 // The generators' widths (ngf 16–64 and the local enhancer's halves of them) get their own code.
 template <typename T>
-__attribute__((always_inline)) inline void forwardRowsFor(const T* table, const int32_t* entryMap, T* out, const Geometry& g, int64_t entries, const int64_t* ry, const int64_t* rx,
+__attribute__((always_inline)) inline void forwardRowsFor(const T* table, const int32_t* entryMap, T* out, const Geometry& g, int64_t entries, const int64_t* ry,
                            int64_t begin, int64_t end) {
   switch (g.Cout) {
-    case 16: return forwardRowsImpl<T, 16>(table, entryMap, out, g, entries, ry, rx, begin, end);
-    case 32: return forwardRowsImpl<T, 32>(table, entryMap, out, g, entries, ry, rx, begin, end);
-    case 64: return forwardRowsImpl<T, 64>(table, entryMap, out, g, entries, ry, rx, begin, end);
-    default: return forwardRowsImpl<T, 0>(table, entryMap, out, g, entries, ry, rx, begin, end);
+    case 16: return forwardRowsImpl<T, 16>(table, entryMap, out, g, entries, ry, begin, end);
+    case 32: return forwardRowsImpl<T, 32>(table, entryMap, out, g, entries, ry, begin, end);
+    case 64: return forwardRowsImpl<T, 64>(table, entryMap, out, g, entries, ry, begin, end);
+    default: return forwardRowsImpl<T, 0>(table, entryMap, out, g, entries, ry, begin, end);
   }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 template <typename T>
 __attribute__((target("avx2,fma"))) void forwardRowsAvx2(const T* table, const int32_t* entryMap, T* out, const Geometry& g, int64_t entries,
-                                                         const int64_t* ry, const int64_t* rx, int64_t begin, int64_t end) {
-  forwardRowsFor<T>(table, entryMap, out, g, entries, ry, rx, begin, end);
+                                                         const int64_t* ry, int64_t begin, int64_t end) {
+  forwardRowsFor<T>(table, entryMap, out, g, entries, ry, begin, end);
 }
 #endif
 
@@ -126,22 +161,99 @@ at::Tensor forwardKernel(const at::Tensor& weight, const at::Tensor& labels, con
   const T* ep = g.edges ? edges.data_ptr<T>() : nullptr;
   for (int64_t i = 0; i < pixels; i++) entryMap[i] = (int32_t)(lp[i] + (ep && ep[i] != T(0) ? labelNc : 0));
   auto out = at::empty({g.N, g.Cout, g.H, g.W}, weight.options().requires_grad(false));
-  auto ry = reflectedIndices(g.H, g.K), rx = reflectedIndices(g.W, g.K);
+  auto ry = reflectedIndices(g.H, g.K);
   T* op = out.data_ptr<T>();
   at::parallel_for(0, g.N * g.H, 1, [&](int64_t begin, int64_t end) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (cpuHasAvx2Fma()) return forwardRowsAvx2<T>(table.data(), entryMap.data(), op, g, entries, ry.data(), rx.data(), begin, end);
+    if (cpuHasAvx2Fma()) return forwardRowsAvx2<T>(table.data(), entryMap.data(), op, g, entries, ry.data(), begin, end);
 #endif
-    forwardRowsFor<T>(table.data(), entryMap.data(), op, g, entries, ry.data(), rx.data(), begin, end);
+    forwardRowsFor<T>(table.data(), entryMap.data(), op, g, entries, ry.data(), begin, end);
   });
   return out;
 }
+
+// The weight gradient's scatter-adds for rows [begin, end) into one table [K*K][columns][Cout]:
+// each pixel's output gradient (a vector of Cout, from a [W][Cout] copy of its row) is added to
+// the column of the class under each tap, and, scaled by the boundary value, to the boundary
+// channel's. As forwardRowsImpl: the source rows reflection-padded once per row, the Cout sums in
+// vectors where Cout is known at compile time.
+template <typename T, int64_t kCout>
+__attribute__((always_inline)) inline void weightGradRowsImpl(const T* __restrict gp, const int64_t* lp, const T* ep, T* __restrict table, const Geometry& g, int64_t labelNc,
+                               const int64_t* ry, int64_t begin, int64_t end) {
+  using L = Lanes<T>;
+  constexpr int64_t kVectors = kCout > 0 ? kCout / L::n : 1;
+  const int64_t C = kCout > 0 ? kCout : g.Cout, plane = g.H * g.W, padded = g.W + g.K - 1;
+  std::vector<T> gradRow(g.W * C);
+  std::vector<int32_t> labelRows(g.K * padded);
+  std::vector<T> edgeRows(ep ? g.K * padded : 0);
+  for (int64_t row = begin; row < end; row++) {
+    const int64_t n = row / g.H, y = row % g.H;
+    const T* gRow = gp + n * C * plane + y * g.W;
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t x = 0; x < g.W; x++) gradRow[x * C + c] = gRow[c * plane + x];
+    for (int64_t ky = 0; ky < g.K; ky++) {
+      const int64_t src = n * plane + ry[ky * g.H + y] * g.W;
+      for (int64_t i = 0; i < padded; i++) {
+        const int64_t x = reflect(i - g.K / 2, g.W);
+        labelRows[ky * padded + i] = (int32_t)lp[src + x];
+        if (ep) edgeRows[ky * padded + i] = ep[src + x];
+      }
+    }
+    for (int64_t x = 0; x < g.W; x++) {
+      const T* grad = gradRow.data() + x * C;
+      typename L::Vec gv[kVectors];
+      if constexpr (kCout > 0)
+        for (int64_t v = 0; v < kVectors; v++) gv[v] = L::load(grad + v * L::n);
+      for (int64_t ky = 0; ky < g.K; ky++) {
+        const int32_t* taps = labelRows.data() + ky * padded + x;
+        const T* edges = ep ? edgeRows.data() + ky * padded + x : nullptr;
+        for (int64_t kx = 0; kx < g.K; kx++) {
+          T* tapTable = table + (ky * g.K + kx) * g.columns * C;
+          T* col = tapTable + taps[kx] * C;
+          if constexpr (kCout > 0) {
+            for (int64_t v = 0; v < kVectors; v++) L::store(col + v * L::n, L::load(col + v * L::n) + gv[v]);
+          } else {
+            for (int64_t c = 0; c < C; c++) col[c] += grad[c];
+          }
+          if (edges && edges[kx] != T(0)) {
+            T* ecol = tapTable + labelNc * C;
+            const T e = edges[kx];
+            if constexpr (kCout > 0) {
+              for (int64_t v = 0; v < kVectors; v++) L::store(ecol + v * L::n, L::load(ecol + v * L::n) + e * gv[v]);
+            } else {
+              for (int64_t c = 0; c < C; c++) ecol[c] += e * grad[c];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void weightGradRowsFor(const T* gp, const int64_t* lp, const T* ep, T* table, const Geometry& g, int64_t labelNc, const int64_t* ry,
+                              int64_t begin, int64_t end) {
+  switch (g.Cout) {
+    case 16: return weightGradRowsImpl<T, 16>(gp, lp, ep, table, g, labelNc, ry, begin, end);
+    case 32: return weightGradRowsImpl<T, 32>(gp, lp, ep, table, g, labelNc, ry, begin, end);
+    case 64: return weightGradRowsImpl<T, 64>(gp, lp, ep, table, g, labelNc, ry, begin, end);
+    default: return weightGradRowsImpl<T, 0>(gp, lp, ep, table, g, labelNc, ry, begin, end);
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+template <typename T>
+__attribute__((target("avx2,fma"))) void weightGradRowsAvx2(const T* gp, const int64_t* lp, const T* ep, T* table, const Geometry& g, int64_t labelNc, const int64_t* ry,
+                                                            int64_t begin, int64_t end) {
+  weightGradRowsFor<T>(gp, lp, ep, table, g, labelNc, ry, begin, end);
+}
+#endif
 
 template <typename T>
 at::Tensor weightGradKernel(const at::Tensor& gradOut, const at::Tensor& labels, const at::Tensor& edges, int64_t labelNc, const Geometry& g,
                             at::IntArrayRef weightShape) {
   auto go = gradOut.contiguous();
-  auto ry = reflectedIndices(g.H, g.K), rx = reflectedIndices(g.W, g.K);
+  auto ry = reflectedIndices(g.H, g.K);
   const int64_t* lp = labels.data_ptr<int64_t>();
   const T* ep = g.edges ? edges.data_ptr<T>() : nullptr;
   const T* gp = go.data_ptr<T>();
@@ -153,34 +265,15 @@ at::Tensor weightGradKernel(const at::Tensor& gradOut, const at::Tensor& labels,
   int64_t chunks = (rows + chunk - 1) / chunk;
   std::vector<std::vector<T>> tables(chunks, std::vector<T>(tableSize, T(0)));
   at::parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
-    // The row's gradient as [W][Cout] first (see forwardRowsImpl on reading across planes).
-    std::vector<T> gradRow(g.W * g.Cout);
     for (int64_t ci = cb; ci < ce; ci++) {
-      T* table = tables[ci].data();
-      for (int64_t row = ci * chunk; row < std::min(rows, (ci + 1) * chunk); row++) {
-        int64_t n = row / g.H, y = row % g.H;
-        const int64_t* lab = lp + n * g.H * g.W;
-        const T* edge = g.edges ? ep + n * g.H * g.W : nullptr;
-        const T* gRow = gp + n * g.Cout * g.H * g.W + y * g.W;
-        for (int64_t c = 0; c < g.Cout; c++)
-          for (int64_t x = 0; x < g.W; x++) gradRow[x * g.Cout + c] = gRow[c * g.H * g.W + x];
-        for (int64_t x = 0; x < g.W; x++) {
-          const T* grad = gradRow.data() + x * g.Cout;
-          for (int64_t ky = 0; ky < g.K; ky++) {
-            int64_t srcRow = ry[ky * g.H + y] * g.W;
-            for (int64_t kx = 0; kx < g.K; kx++) {
-              int64_t src = srcRow + rx[kx * g.W + x];
-              T* col = table + ((ky * g.K + kx) * g.columns + lab[src]) * g.Cout;
-              for (int64_t c = 0; c < g.Cout; c++) col[c] += grad[c];
-              if (edge && edge[src] != T(0)) {
-                T* ecol = table + ((ky * g.K + kx) * g.columns + labelNc) * g.Cout;
-                T e = edge[src];
-                for (int64_t c = 0; c < g.Cout; c++) ecol[c] += e * grad[c];
-              }
-            }
-          }
-        }
+      const int64_t begin = ci * chunk, end = std::min(rows, (ci + 1) * chunk);
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (cpuHasAvx2Fma()) {
+        weightGradRowsAvx2<T>(gp, lp, ep, tables[ci].data(), g, labelNc, ry.data(), begin, end);
+        continue;
       }
+#endif
+      weightGradRowsFor<T>(gp, lp, ep, tables[ci].data(), g, labelNc, ry.data(), begin, end);
     }
   });
   auto gradW = at::zeros(weightShape, go.options());
@@ -215,6 +308,7 @@ Geometry geometryOf(const at::Tensor& weight, const at::Tensor& labels, const at
 
 struct OnehotConv : public torch::autograd::Function<OnehotConv> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& weight, const at::Tensor& labels, const at::Tensor& edges, bool hasEdges, int64_t labelNc) {
+    RECORD_FUNCTION("pix2pixhd::onehot_conv2d", std::vector<c10::IValue>());
     // A channel of G's input (edges) is strided for batches of more than one: read it compact.
     auto lab = labels.contiguous();
     auto edge = edges.contiguous();
@@ -229,6 +323,7 @@ struct OnehotConv : public torch::autograd::Function<OnehotConv> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
+    RECORD_FUNCTION("pix2pixhd::onehot_conv2d_backward", std::vector<c10::IValue>());
     auto saved = ctx->get_saved_variables();
     auto labelNc = ctx->saved_data["labelNc"].toInt();
     bool hasEdges = ctx->saved_data["hasEdges"].toBool();

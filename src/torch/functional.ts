@@ -14,13 +14,6 @@ export function conv2d(
 }
 
 /**
- * conv2d(reflectionPad(cat([oneHot(labels), edges]), K/2), weight[:, :labelNc (+1)]) without a
- * bias, computed as column lookups (native/src/onehot_conv.cpp): labels int64 [N, H, W] in
- * [0, labelNc), edges [N, H, W] of the weight's dtype or null; weight [Cout, Cin, K, K] (K odd,
- * CPU, float32 or float64), differentiable with respect to it. Equal to the dense convolution
- * up to the order of its sums.
- */
-/**
  * Instance norm without affine parameters, with the input's statistics, then ReLU where `relu`:
  * in place, in three passes over memory instead of five and no new tensor (native/src/instance_norm.cpp).
  * Inference only: `x` must not be needed by anything else, nor require a gradient under autograd.
@@ -30,15 +23,34 @@ export function instanceNormInPlace(x: Tensor, eps = 1e-5, relu = false): Tensor
   return x;
 }
 
+/**
+ * conv2d(reflectionPad(cat([oneHot(labels), edges]), K/2), weight[:, :labelNc (+1)]) without a
+ * bias, computed as column lookups (native/src/onehot_conv.cpp): labels int64 [N, H, W] in
+ * [0, labelNc), edges [N, H, W] of the weight's dtype or null; weight [Cout, Cin, K, K] (K odd,
+ * CPU, float32 or float64), differentiable with respect to it. Equal to the dense convolution
+ * up to the order of its sums.
+ */
 export function onehotConv2d(labels: Tensor, edges: Tensor | null, weight: Tensor, labelNc: number): Tensor {
   return wrapNative(native.onehotConv2d(weight.handle, labels.handle, edges ? edges.handle : null, labelNc));
 }
 
-/** Transposed convolution; weight is [in, out/groups, kh, kw] as in PyTorch. */
+/** PIX2PIXHD_ATEN_CONV_TRANSPOSE=1: transposed convolutions always on ATen's own path (benchmarks, checks). */
+const atenConvTransposeOnly = process.env.PIX2PIXHD_ATEN_CONV_TRANSPOSE === '1';
+
+/**
+ * Transposed convolution; weight is [in, out/groups, kh, kw] as in PyTorch. float32 on the CPU
+ * (groups 1) runs in oneDNN as a convolution's input gradient (native/src/conv_transpose.cpp),
+ * where libtorch 1.13 would take its slow im2col path; equal to it to rounding.
+ */
 export function convTranspose2d(
   input: Tensor, weight: Tensor, bias: Tensor | null = null,
   opts: { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair } = {},
 ): Tensor {
+  if (!atenConvTransposeOnly && (opts.groups ?? 1) === 1 && input.ndim === 4 && input.dtype === 'float32' && input.device === 'cpu' && weight.dtype === 'float32') {
+    return wrapNative(native.convTranspose2dMkldnn(
+      input.handle, weight.handle, bias ? bias.handle : null, pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.outputPadding ?? 0), pair(opts.dilation ?? 1),
+    ));
+  }
   return callOp('conv_transpose2d.input', [
     input, weight, bias, pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.outputPadding ?? 0), opts.groups ?? 1, pair(opts.dilation ?? 1),
   ]) as Tensor;

@@ -60,6 +60,9 @@ export interface NativeBinding {
   cpuAllocatorStats(): CpuAllocatorStats;
   /** Unmaps every cached block. */
   cpuAllocatorRelease(): void;
+  /** Records the ATen ops run from here on (libtorch's legacy profiler) until profileStop() writes them as a Chrome trace. */
+  profileStart(path: string): void;
+  profileStop(): void;
   buildInfo(): { torchVersion: string; parallel: string; cuda: boolean };
   autocastEnter(deviceType: 'cuda' | 'cpu', dtype: DType, enabled: boolean): [boolean, DType];
   autocastExit(deviceType: 'cuda' | 'cpu', wasEnabled: boolean, dtype: DType): void;
@@ -76,6 +79,10 @@ export interface NativeBinding {
   adamStep(params: NativeTensor[], grads: NativeTensor[], expAvg: NativeTensor[], expAvgSq: NativeTensor[], hyper: Float64Array): void;
   /** Instance norm (no affine, input statistics) and optionally ReLU, in place; inference only. */
   instanceNormInPlace(x: NativeTensor, eps: number, relu: boolean): NativeTensor;
+  /** conv_transpose2d (groups 1) as oneDNN's convolution input gradient; differentiable (native/src/conv_transpose.cpp). */
+  convTranspose2dMkldnn(
+    input: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, stride: number[], padding: number[], outputPadding: number[], dilation: number[],
+  ): NativeTensor;
   onehotConv2d(weight: NativeTensor, labels: NativeTensor, edges: NativeTensor | null, labelNc: number): NativeTensor;
   /**
    * Back-propagates into `params` only, updating each with Adam inside the backward pass the
@@ -173,6 +180,8 @@ export interface CpuAllocatorStats {
   enabled: boolean;
   hits: number; splits: number; grows: number; misses: number; releases: number;
   cachedBytes: number; mappedBytes: number; peakMappedBytes: number;
+  /** Bytes of fresh pages mapped (on a miss) or added (by a growth): each page faults when first written. */
+  freshBytes: number;
 }
 
 export const native: NativeBinding = createRequire(import.meta.url)(addonPath);

@@ -60,6 +60,29 @@ for (const dtype of ['float64', 'float32'] as const) {
   }
 }
 
+// The kernel on its own, at the channel widths that take its vector code (16, 32 and 64: ngf 16–64
+// and the local enhancer's halves of them) and one that does not (12), against reflection padding
+// and a dense convolution over the one-hot channels.
+for (const dtype of ['float64', 'float32'] as const) {
+  const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+  for (const cout of [16, 32, 64, 12]) {
+    test(`${dtype}, ${cout} output channels: onehotConv2d and its weight gradient equal a dense convolution's (relative L2 ≤ ${tol})`, () => tidy(() => {
+      const { label, inst } = maps(2, 13, 21, 11);
+      const input = encodeInput({ label, inst }, { label_nc: LABEL_NC }).to('cpu', { dtype });
+      const weight = uniform([cout, LABEL_NC + 1, 7, 7], cout).to('cpu', { dtype }).requiresGrad_(true);
+      const gradOut = uniform([2, cout, 13, 21], cout + 1).to('cpu', { dtype });
+      const dense = F.conv2d(F.pad(input, [3, 3, 3, 3], 'reflect'), weight);
+      dense.mul(gradOut).sum().backward();
+      const denseGrad = weight.grad!.clone();
+      weight.grad = null;
+      const lookup = F.onehotConv2d(label.squeeze(1), input.select(1, LABEL_NC).contiguous(), weight, LABEL_NC);
+      lookup.mul(gradOut).sum().backward();
+      assert.ok(relL2(lookup, dense) <= tol, `output: relative L2 ${relL2(lookup, dense)}`);
+      assert.ok(relL2(weight.grad!, denseGrad) <= tol, `weight gradient: relative L2 ${relL2(weight.grad!, denseGrad)}`);
+    }));
+  }
+}
+
 test('synthesize pads the layout with the input: same image as the dense path at a size G must pad to (30×45 for a factor of 8)', () => tidy(() => {
   const { label, inst } = maps(1, 30, 45, 5);
   const input = encodeInput({ label, inst }, { label_nc: LABEL_NC });
