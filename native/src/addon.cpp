@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <dlfcn.h>
 #include "errors.h"
 #include "grad_hooks.h"
 #if defined(__GLIBC__)
@@ -14,6 +15,7 @@
 #include "cuda_memory.h"
 #include "dist.h"
 #include "instance_norm.h"
+#include "narrow_conv.h"
 #include "onehot_conv.h"
 #include "op_profile.h"
 #include "ops.h"
@@ -218,6 +220,14 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
     int n = info[0].As<Napi::Number>().Int32Value();
     if (n < 1) throw std::invalid_argument("thread count must be at least 1");
     at::set_num_threads(n);
+    // OpenBLAS (libtorch's BLAS here: its GEMMs, and the GEMM path of the largest convolutions)
+    // keeps its own thread pool, which at::set_num_threads leaves at one thread per core.
+    using SetBlasThreads = void (*)(int);
+    static const SetBlasThreads setBlasThreads = [] {
+      void* blas = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD);
+      return blas ? reinterpret_cast<SetBlasThreads>(dlsym(blas, "openblas_set_num_threads")) : nullptr;
+    }();
+    if (setBlasThreads) setBlasThreads(n);
     return env.Undefined();
   });
 }
@@ -302,6 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("onehotConv2d", Napi::Function::New(env, OnehotConv2d));
+  exports.Set("reflectConvNarrow", Napi::Function::New(env, ReflectConvNarrow));
   exports.Set("convTranspose2dMkldnn", Napi::Function::New(env, ConvTranspose2dMkldnn));
   exports.Set("instanceNormInPlace", Napi::Function::New(env, InstanceNormInPlace));
   exports.Set("adamBackward", Napi::Function::New(env, AdamBackward));

@@ -16,6 +16,7 @@
 #include <vector>
 #include "cpu_features.h"
 #include "errors.h"
+#include "simd_lanes.h"
 #include "tensor_wrap.h"
 
 namespace {
@@ -60,20 +61,6 @@ std::vector<T> lookupTable(const at::Tensor& weight, const Geometry& g, int64_t 
       }
   return table;
 }
-
-// 32 bytes of T: one AVX register (two SSE ones in the baseline build). GCC's vector extension,
-// so that the same code compiles for both targets without intrinsics.
-template <typename T>
-struct Lanes {
-  typedef T Vec __attribute__((vector_size(32)));
-  static constexpr int64_t n = 32 / sizeof(T);
-  static Vec load(const T* p) {
-    Vec v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-  }
-  static void store(T* p, Vec v) { __builtin_memcpy(p, &v, sizeof v); }
-};
 
 // For each output row: the K source rows' table entries, reflection-padded to W + K - 1, so
 // that tap (ky, kx) of pixel x reads padded[ky][x + kx] with no index arithmetic. A pixel's Cout

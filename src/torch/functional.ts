@@ -6,10 +6,34 @@ import { callOp, reductionArg, type Reduction, Tensor, wrapNative } from './tens
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): number[] => (typeof v === 'number' ? [v, v] : [...v]);
 
+/** PIX2PIXHD_CONV_GEMM=0: every float32 CPU convolution in oneDNN, the GEMM path below never. */
+const gemmConvOff = process.env.PIX2PIXHD_CONV_GEMM === '0';
+
+/**
+ * Whether a convolution runs as im2col and one GEMM (ATen's thnn_conv2d, OpenBLAS) instead of
+ * oneDNN: 1024 channels in and out over at most 512 output pixels, G1's residual blocks at up to
+ * 1024×512. There oneDNN re-reads the 38 MB weight for each small block of pixels and reorders it
+ * on every call, and the GEMM is 10–35% faster forward and back (2 threads; it loses below 1024
+ * channels). Results equal oneDNN's to rounding.
+ */
+function takesGemmPath(input: Tensor, weight: Tensor, opts: { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }): boolean {
+  if (gemmConvOff || (opts.groups ?? 1) !== 1 || pair(opts.dilation ?? 1).some((d) => d !== 1)) return false;
+  const [outC, inC, kh, kw] = weight.shape as [number, number, number, number];
+  if (outC < 1024 || inC < 1024 || input.ndim !== 4 || input.dtype !== 'float32' || input.device !== 'cpu' || weight.dtype !== 'float32') return false;
+  const [n, , h, w] = input.shape as [number, number, number, number];
+  const [sh, sw] = pair(opts.stride ?? 1);
+  const [ph, pw] = pair(opts.padding ?? 0);
+  return n * (Math.floor((h + 2 * ph - kh) / sh) + 1) * (Math.floor((w + 2 * pw - kw) / sw) + 1) <= 512;
+}
+
 export function conv2d(
   input: Tensor, weight: Tensor, bias: Tensor | null = null,
   opts: { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number } = {},
 ): Tensor {
+  if (takesGemmPath(input, weight, opts)) {
+    const [, , kh, kw] = weight.shape as [number, number, number, number];
+    return callOp('thnn_conv2d', [input, weight, [kh, kw], bias, pair(opts.stride ?? 1), pair(opts.padding ?? 0)]) as Tensor;
+  }
   return callOp('conv2d', [input, weight, bias, pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.groups ?? 1]) as Tensor;
 }
 
@@ -32,6 +56,15 @@ export function instanceNormInPlace(x: Tensor, eps = 1e-5, relu = false): Tensor
  */
 export function onehotConv2d(labels: Tensor, edges: Tensor | null, weight: Tensor, labelNc: number): Tensor {
   return wrapNative(native.onehotConv2d(weight.handle, labels.handle, edges ? edges.handle : null, labelNc));
+}
+
+/**
+ * conv2d(pad(input, K/2, 'reflect'), weight, bias) for a weight [O ≤ 4, C, K, K] (K odd): the
+ * generators' last layer, in one pass over the input with no padded copy (native/src/narrow_conv.cpp).
+ * Inference only; float32 or float64 on the CPU. Equal to the padded convolution to rounding.
+ */
+export function reflectConvNarrow(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  return wrapNative(native.reflectConvNarrow(input.handle, weight.handle, bias ? bias.handle : null));
 }
 
 /** PIX2PIXHD_ATEN_CONV_TRANSPOSE=1: transposed convolutions always on ATen's own path (benchmarks, checks). */

@@ -83,6 +83,8 @@ export interface NativeBinding {
   convTranspose2dMkldnn(
     input: NativeTensor, weight: NativeTensor, bias: NativeTensor | null, stride: number[], padding: number[], outputPadding: number[], dilation: number[],
   ): NativeTensor;
+  /** conv2d(reflectionPad(input, K/2), weight [O ≤ 4, C, K, K], bias) in one pass, for inference (native/src/narrow_conv.cpp). */
+  reflectConvNarrow(input: NativeTensor, weight: NativeTensor, bias: NativeTensor | null): NativeTensor;
   onehotConv2d(weight: NativeTensor, labels: NativeTensor, edges: NativeTensor | null, labelNc: number): NativeTensor;
   /**
    * Back-propagates into `params` only, updating each with Adam inside the backward pass the

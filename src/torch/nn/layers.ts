@@ -139,6 +139,22 @@ export class InstanceNorm2d extends Layer {
 }
 
 const inPlaceNormOff = process.env.PIX2PIXHD_ATEN_INSTANCE_NORM === '1';
+const narrowConvOff = process.env.PIX2PIXHD_ATEN_NARROW_CONV === '1';
+
+/**
+ * Whether F.reflectConvNarrow computes `pad` then `conv` on `x`: inside withInPlaceNorms (synthesis),
+ * without autograd, a K×K convolution (K odd, stride 1, no padding of its own) to at most 4 channels
+ * after a reflection pad of K/2 on every side, float CPU tensors (PIX2PIXHD_ATEN_NARROW_CONV=1: never).
+ */
+function fusesIntoNarrowConv(pad: ReflectionPad2d, conv: Conv2d, x: Tensor): boolean {
+  if (inPlaceNormDepth === 0 || narrowConvOff || isGradEnabled()) return false;
+  const [kh, kw] = conv.kernelSize;
+  const ones = (v: Pair | undefined) => v === undefined || (typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1);
+  const zero = (v: Pair | undefined) => v === undefined || (typeof v === 'number' ? v === 0 : v[0] === 0 && v[1] === 0);
+  return conv.outChannels <= 4 && kh === kw && kh % 2 === 1 && pad.padding.every((p) => p === (kh - 1) / 2) &&
+    ones(conv.opts.stride) && ones(conv.opts.dilation) && zero(conv.opts.padding) && (conv.opts.groups ?? 1) === 1 &&
+    x.device === 'cpu' && x.ndim === 4 && (x.dtype === 'float32' || x.dtype === 'float64') && conv.weight.dtype === x.dtype;
+}
 let inPlaceNormDepth = 0;
 
 /**
@@ -300,6 +316,15 @@ export class Sequential extends Layer {
           const relu = layers[i + 1] instanceof ReLU;
           F.instanceNormInPlace(y, l.opts.eps ?? 1e-5, relu);
           if (relu) i++;
+          continue;
+        }
+        const conv = layers[i + 1];
+        if (l instanceof ReflectionPad2d && conv instanceof Conv2d && fusesIntoNarrowConv(l, conv, y)) {
+          // The generators' last layer: reflection padding and a convolution to the image's channels, in one pass.
+          const next = F.reflectConvNarrow(y, conv.weight, conv.bias);
+          if (y !== x) y.dispose();
+          y = next;
+          i++;
           continue;
         }
         const next = l.forward(y);

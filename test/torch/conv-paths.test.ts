@@ -1,10 +1,16 @@
-// Transposed convolutions in float32 on the CPU run in oneDNN as a convolution's input gradient
-// (native/src/conv_transpose.cpp); float64 stays on ATen's own path. Compared here: outputs and
-// the gradients of input, weight and bias against that float64 path, for the generators' geometry
-// and others (stride 1, kernel 4, dilation, non-square, a batch of two, no bias).
+// The convolution paths chosen for float32 on the CPU, against ATen's float64 path:
+// - transposed convolutions run in oneDNN as a convolution's input gradient (native/src/conv_transpose.cpp):
+//   outputs and the gradients of input, weight and bias, for the generators' geometry and others
+//   (stride 1, kernel 4, dilation, non-square, a batch of two, no bias);
+// - 1024-channel convolutions over few pixels run as im2col and a GEMM (F.conv2d's takesGemmPath),
+//   and only those.
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { F, randn, tidy, type Tensor } from '../../src/torch/index.js';
+import { native } from '../../src/torch/native.js';
 import { assertClose } from './helpers.js';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as Float32Array | Float64Array);
@@ -55,4 +61,49 @@ test('convTranspose2d in float32 computes only the gradients asked for (weight o
   F.convTranspose2d(x2, w2, null, { stride: 2, padding: 1, outputPadding: 1 }).sum().backward();
   assert.deepEqual(x2.grad!.shape, [1, 4, 5, 5]);
   assert.equal(w2.grad, null);
+}));
+
+/** The names of the ATen ops `fn` ran (libtorch's profiler). */
+function opsRun(fn: () => void): string {
+  const trace = join(tmpdir(), `conv-paths-${process.pid}.json`);
+  native.profileStart(trace);
+  try {
+    fn();
+  } finally {
+    native.profileStop();
+  }
+  const names = readFileSync(trace, 'utf8');
+  rmSync(trace);
+  return names;
+}
+
+test("a 1024-channel convolution over ≤ 512 output pixels runs as a GEMM, equal to the float64 path with its gradients; above 512 pixels it stays in oneDNN", () => tidy(() => {
+  const x64 = randn([1, 1024, 6, 10], { dtype: 'float64' });
+  const w64 = randn([1024, 1024, 3, 3], { dtype: 'float64' }).mul(0.01);
+  const b64 = randn([1024], { dtype: 'float64' });
+  const g64 = randn([1, 1024, 4, 8], { dtype: 'float64' });
+  const run = (dtype: 'float32' | 'float64') => {
+    const x = x64.to('cpu', { dtype }).detach().requiresGrad_(true);
+    const w = w64.to('cpu', { dtype }).detach().requiresGrad_(true);
+    const b = b64.to('cpu', { dtype }).detach().requiresGrad_(true);
+    let y: Tensor | null = null;
+    const ops = opsRun(() => {
+      y = F.conv2d(x, w, b);
+      y.mul(g64.to('cpu', { dtype })).sum().backward();
+    });
+    return { y: y!, gx: x.grad!, gw: w.grad!, gb: b.grad!, ops };
+  };
+  const expected = run('float64');
+  const got = run('float32');
+  assert.match(got.ops, /thnn_conv2d/);
+  assert.doesNotMatch(got.ops, /mkldnn_convolution/);
+  const tol = { rtol: 1e-4, atol: 1e-4 };
+  assertClose(values(got.y), values(expected.y), tol, 'output');
+  assertClose(values(got.gx), values(expected.gx), tol, 'input gradient');
+  assertClose(values(got.gw), values(expected.gw), tol, 'weight gradient');
+  assertClose(values(got.gb), values(expected.gb), tol, 'bias gradient');
+  // 24×24 output pixels (576): oneDNN.
+  const big = opsRun(() => F.conv2d(randn([1, 1024, 26, 26]), w64.to('cpu', { dtype: 'float32' }), null));
+  assert.match(big, /mkldnn_convolution/);
+  assert.doesNotMatch(big, /thnn_conv2d/);
 }));
