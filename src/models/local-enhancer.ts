@@ -77,14 +77,22 @@ export class LocalEnhancer extends nn.Layer {
   #forward(x: Tensor, layout: OnehotLayout | null): Tensor {
     const pyramid = [x];
     for (let i = 0; i < this.nLocalEnhancers; i++) pyramid.push(downsample2x(pyramid[pyramid.length - 1]!));
+    // Each tensor made here is disposed as soon as it has been used (autograd keeps what its backward
+    // needs): in synthesis at 2048×1024 the down-sampled inputs, each front end's output and the
+    // features it is added to would otherwise stay until the forward ends (~330 MB).
     let features = this.model.forward(pyramid[this.nLocalEnhancers]!);
+    if (this.nLocalEnhancers > 0) pyramid[this.nLocalEnhancers]!.dispose();
     for (let k = 1; k <= this.nLocalEnhancers; k++) {
       const input = pyramid[this.nLocalEnhancers - k]!;
       const frontEnd = this.#frontEnds[k - 1]!;
       const front = k === this.nLocalEnhancers && layout
         ? frontEnd.forwardFrom(2, openingConv(frontEnd.layers[0]!, frontEnd.layers[1]!, input, layout), true)
         : frontEnd.forward(input);
-      features = this.#backEnds[k - 1]!.forward(front.add(features));
+      if (input !== x) input.dispose();
+      const sum = front.add(features);
+      front.dispose();
+      features.dispose();
+      features = this.#backEnds[k - 1]!.forwardFrom(0, sum, true);
     }
     return features;
   }

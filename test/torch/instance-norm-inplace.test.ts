@@ -52,10 +52,13 @@ test('nn.Sequential under no_grad inside withInPlaceNorms normalises its interme
       assertClose(values(inference), values(withGraph.detach()), { rtol: 1e-5, atol: 1e-5 });
       assert.deepEqual(values(x), before, 'the input is unchanged');
     }
-    // forwardFrom(…, ownsInput): the caller gives the input away; the first norm then works on it.
+    // forwardFrom(…, ownsInput): the caller gives the input away; the first norm then works on it,
+    // and its handle is disposed once consumed (a view of it still reads the storage).
     const owned = x.clone();
+    const storage = owned.view([-1]);
     const out = nn.withInPlaceNorms(() => noGrad(() => normFirst.forwardFrom(0, owned, true)));
     assertClose(values(out), values(noGrad(() => normFirst.forward(x))), { rtol: 1e-5, atol: 1e-5 });
-    assert.notDeepEqual(values(owned), before, 'the owned input was normalised in place');
+    assert.notDeepEqual(values(storage), before, 'the owned input was normalised in place');
+    assert.ok(owned.isDisposed, 'and disposed once consumed');
   });
 });

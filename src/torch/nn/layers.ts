@@ -304,7 +304,8 @@ export class Sequential extends Layer {
 
   /**
    * The layers from index `start` on (the caller ran the ones before it). `ownsInput`: the caller
-   * made `x` for this call only, so it may be overwritten as an intermediate is.
+   * made `x` for this call only, so it may be overwritten as an intermediate is, and its handle is
+   * disposed once a layer has consumed it (autograd keeps what its backward needs).
    */
   forwardFrom(start: number, x: Tensor, ownsInput = false): Tensor {
     return tidy(() => {
@@ -322,13 +323,13 @@ export class Sequential extends Layer {
         if (l instanceof ReflectionPad2d && conv instanceof Conv2d && fusesIntoNarrowConv(l, conv, y)) {
           // The generators' last layer: reflection padding and a convolution to the image's channels, in one pass.
           const next = F.reflectConvNarrow(y, conv.weight, conv.bias);
-          if (y !== x) y.dispose();
+          if (y !== x || ownsInput) y.dispose();
           y = next;
           i++;
           continue;
         }
         const next = l.forward(y);
-        if (y !== x && next !== y) y.dispose();
+        if ((y !== x || ownsInput) && next !== y) y.dispose();
         y = next;
       }
       return y;
