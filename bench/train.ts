@@ -20,15 +20,19 @@ const { values: a } = parseArgs({
 });
 const common = ['--net', a.net!, '--ngf', a.ngf!, '--w', a.w!, '--h', a.h!, '--label_nc', a.label_nc!, '--iters', a.iters!, '--threads', a.threads!, ...(a.no_vgg ? ['--no_vgg'] : [])];
 const deviceArg = (python: boolean) => (a.device === 'cpu' ? [] : ['--device', python ? a.device!.replace(/:\d+$/, '') : a.device!]);
-const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { sec_per_iter: number; peak_rss_mb: number };
+type Side = { sec_per_iter: number; peak_rss_mb: number; cpu_user_per_iter: number; cpu_sys_per_iter: number };
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as Side;
+// CPU time (user + system) per iteration moves less than wall time when other processes compete;
+// the system part is mostly page faults on freshly mapped activations.
+const cpuOf = (x: Side) => x.cpu_user_per_iter + x.cpu_sys_per_iter;
 
 const python = pythonWithTorch();
 const ref = process.env.REF_PIX2PIXHD;
-const ours: { sec_per_iter: number; peak_rss_mb: number }[] = [];
-const theirs: { sec_per_iter: number; peak_rss_mb: number }[] = [];
+const ours: Side[] = [];
+const theirs: Side[] = [];
 console.log(`training benchmark: netG ${a.net} ngf ${a.ngf} at ${a.w}×${a.h}, label_nc ${a.label_nc}, ${a.no_vgg ? 'no VGG' : 'with VGG'}, ${a.threads} threads, ${a.device}`);
-const show = (who: string, x: { sec_per_iter: number; peak_rss_mb: number }) =>
-  console.log(`  ${who.padEnd(16)} ${x.sec_per_iter.toFixed(3)} s/iter   peak ${x.peak_rss_mb.toFixed(0)} MB`);
+const show = (who: string, x: Side) =>
+  console.log(`  ${who.padEnd(16)} ${x.sec_per_iter.toFixed(3)} s/iter (CPU time ${cpuOf(x).toFixed(2)} s, of it system ${x.cpu_sys_per_iter.toFixed(2)} s)   peak ${x.peak_rss_mb.toFixed(0)} MB`);
 for (let r = 0; r < Number(a.rounds); r++) {
   console.log(`round ${r + 1}`);
   ours.push(lastJson(execFileSync(process.execPath, ['--import', 'tsx', join(here, 'train-step-ours.ts'), ...common, ...deviceArg(false)], { encoding: 'utf8' })));
@@ -36,7 +40,7 @@ for (let r = 0; r < Number(a.rounds); r++) {
   if (python && ref) {
     theirs.push(lastJson(execFileSync(python, [join(here, 'ref_step.py'), ...common, ...deviceArg(true)], { encoding: 'utf8', env: { ...process.env, REF_PIX2PIXHD: ref } })));
     show('official', theirs.at(-1)!);
-    console.log(`  ratio this round: time ${(ours.at(-1)!.sec_per_iter / theirs.at(-1)!.sec_per_iter).toFixed(3)}`);
+    console.log(`  ratio this round: time ${(ours.at(-1)!.sec_per_iter / theirs.at(-1)!.sec_per_iter).toFixed(3)}, CPU time ${(cpuOf(ours.at(-1)!) / cpuOf(theirs.at(-1)!)).toFixed(3)}`);
   }
 }
 console.log(`median time, largest peak over ${a.rounds} rounds:`);
@@ -48,7 +52,8 @@ if (theirs.length) {
   // Each round runs the two back to back, so a round's ratio is the one least moved by a machine
   // whose speed drifts; both summaries are printed.
   const paired = median(ours.map((x, i) => x.sec_per_iter / theirs[i]!.sec_per_iter));
-  console.log(`ratio (ours / official): time ${(sec(ours) / sec(theirs)).toFixed(3)} (medians), ${paired.toFixed(3)} (median of the rounds' ratios); peak memory ${(mem(ours) / mem(theirs)).toFixed(3)}`);
+  const pairedCpu = median(ours.map((x, i) => cpuOf(x) / cpuOf(theirs[i]!)));
+  console.log(`ratio (ours / official): time ${(sec(ours) / sec(theirs)).toFixed(3)} (medians), ${paired.toFixed(3)} (median of the rounds' ratios); CPU time ${pairedCpu.toFixed(3)} (median of the rounds' ratios); peak memory ${(mem(ours) / mem(theirs)).toFixed(3)}`);
 } else {
   console.log(python ? 'set REF_PIX2PIXHD to a checkout of NVIDIA/pix2pixHD to compare with the official code' : 'no python3 with torch: install python3-torch to compare with the official code');
 }
