@@ -5,13 +5,9 @@
 // - 1024-channel convolutions over few pixels run as im2col and a GEMM (F.conv2d's takesGemmPath),
 //   and only those.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { F, randn, tidy, type Tensor } from '../../src/torch/index.js';
-import { native } from '../../src/torch/native.js';
-import { assertClose } from './helpers.js';
+import { assertClose, opsRun } from './helpers.js';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as Float32Array | Float64Array);
 
@@ -62,20 +58,6 @@ test('convTranspose2d in float32 computes only the gradients asked for (weight o
   assert.deepEqual(x2.grad!.shape, [1, 4, 5, 5]);
   assert.equal(w2.grad, null);
 }));
-
-/** The names of the ATen ops `fn` ran (libtorch's profiler). */
-function opsRun(fn: () => void): string {
-  const trace = join(tmpdir(), `conv-paths-${process.pid}.json`);
-  native.profileStart(trace);
-  try {
-    fn();
-  } finally {
-    native.profileStop();
-  }
-  const names = readFileSync(trace, 'utf8');
-  rmSync(trace);
-  return names;
-}
 
 test("a 1024-channel convolution over ≤ 512 output pixels runs as a GEMM, equal to the float64 path with its gradients; above 512 pixels it stays in oneDNN", () => tidy(() => {
   const x64 = randn([1, 1024, 6, 10], { dtype: 'float64' });

@@ -1,8 +1,12 @@
 // Shared by the engine's tests: a seeded JS random source, closeness assertions, plain-JS
-// reference convolutions, and a finite-difference gradient checker. Nothing here computes its
-// expectations with the engine under test.
+// reference convolutions, a finite-difference gradient checker, and the list of ops a call ran.
+// Nothing here computes its expectations with the engine under test.
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
+import { native } from '../../src/torch/native.js';
 import { randomSource } from '../../src/util/rng.js';
 
 /** A small deterministic PRNG (the project's own, outside the engine), so test data does not come from the engine. */
@@ -180,4 +184,18 @@ export function gradCheck(
     }
     return worst;
   });
+}
+
+/** The Chrome trace (as text: the names of the ATen ops and native kernels) of what `fn` ran, from libtorch's profiler. */
+export function opsRun(fn: () => void): string {
+  const trace = join(tmpdir(), `ops-run-${process.pid}.json`);
+  native.profileStart(trace);
+  try {
+    fn();
+  } finally {
+    native.profileStop();
+  }
+  const names = readFileSync(trace, 'utf8');
+  rmSync(trace);
+  return names;
 }

@@ -3,13 +3,9 @@
 // its code paths (vector blocks, single vectors, pixels one at a time near the borders), and
 // nn.Sequential's use of it in synthesis.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { F, nn, noGrad, randn, tidy, type Tensor } from '../../src/torch/index.js';
-import { native } from '../../src/torch/native.js';
-import { assertClose } from './helpers.js';
+import { assertClose, opsRun } from './helpers.js';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray() as Float32Array | Float64Array);
 
@@ -39,18 +35,10 @@ test('reflectConvNarrow refuses autograd, more than 4 outputs, an even kernel an
 test("nn.Sequential in synthesis (withInPlaceNorms, no_grad) runs a generator's last layers through it, with the plain path's output; not otherwise", () => tidy(() => {
   const head = new nn.Sequential(new nn.InstanceNorm2d(6), new nn.ReLU(true), new nn.ReflectionPad2d(3), new nn.Conv2d(6, 3, 7), new nn.Tanh());
   const x = randn([1, 6, 20, 45]);
-  const trace = join(tmpdir(), `narrow-conv-${process.pid}.json`);
   const profiled = (fn: () => Tensor): { out: Tensor; fused: boolean } => {
-    native.profileStart(trace);
-    let out: Tensor;
-    try {
-      out = fn();
-    } finally {
-      native.profileStop();
-    }
-    const fused = readFileSync(trace, 'utf8').includes('pix2pixhd::reflect_conv_narrow');
-    rmSync(trace);
-    return { out, fused };
+    let out: Tensor | null = null;
+    const fused = opsRun(() => { out = fn(); }).includes('pix2pixhd::reflect_conv_narrow');
+    return { out: out!, fused };
   };
   const plain = profiled(() => noGrad(() => head.forward(x)));
   const synthesis = profiled(() => nn.withInPlaceNorms(() => noGrad(() => head.forward(x))));
