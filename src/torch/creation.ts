@@ -33,6 +33,12 @@ function packed(values: readonly (number | boolean)[], dtype: DType): TypedArray
   }
 }
 
+/** Conversions that keep every value exactly (small integers to int64 or float64, float32 to float64). */
+function widensExactly(source: DType, target: DType): boolean {
+  if (source === 'float32') return target === 'float64';
+  return (source === 'int8' || source === 'int16' || source === 'int32' || source === 'uint8') && (target === 'int64' || target === 'float64');
+}
+
 /**
  * A tensor holding a copy of `data`. Plain arrays are float32 unless dtype says otherwise;
  * typed arrays keep their type. shape defaults to [data.length].
@@ -49,6 +55,15 @@ export function tensor(
   let arr: TypedArray;
   if (Array.isArray(data)) arr = packed(data as (number | boolean)[], dtype);
   else if (opts.dtype !== undefined && !(data instanceof Uint16Array) && inferDType(data as TypedArray) !== dtype && !(dtype === 'bool' && data instanceof Uint8Array)) {
+    const source = inferDType(data as TypedArray);
+    if (widensExactly(source, dtype)) {
+      // Copied as they are and widened by libtorch: the editor's and test's label maps (Int32Array
+      // → int64) went through JS numbers and BigInts, ~35 ms per 512×256 map.
+      const asGiven = new Tensor(native.fromArray(data as TypedArray, [...(shape ?? [(data as TypedArray).length])], source, opts.device));
+      const widened = asGiven.to(opts.device ?? asGiven.device, { dtype });
+      asGiven.dispose();
+      return widened;
+    }
     arr = packed(Array.from(data as ArrayLike<number | bigint>, Number), dtype);
   } else arr = data as TypedArray;
   return new Tensor(native.fromArray(arr, [...(shape ?? [arr.length])], dtype, opts.device));

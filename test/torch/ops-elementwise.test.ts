@@ -466,6 +466,15 @@ test('tensor(): plain arrays, typed arrays and dtype conversion at creation', ()
   assert.equal(conv.dtype, 'int32');
   assert.deepEqual(values(conv), [1, -2]);
   assert.deepEqual(values(tensor(new BigInt64Array([2n ** 40n, -3n]), [2], { dtype: 'float64' })), [2 ** 40, -3]);
+  // exact widenings (label maps: Int32Array → int64) are copied as given and widened natively
+  const ids = tensor(new Int32Array([0, -1, 2 ** 31 - 1, -(2 ** 31), 34]), [5], { dtype: 'int64' });
+  assert.equal(ids.dtype, 'int64');
+  assert.deepEqual(values(ids), [0, -1, 2 ** 31 - 1, -(2 ** 31), 34]);
+  assert.deepEqual(tensor(new Int32Array(6).fill(7), [1, 2, 3], { dtype: 'int64' }).shape, [1, 2, 3]);
+  assert.deepEqual(values(tensor(new Uint8Array([255, 0]), [2], { dtype: 'float64' })), [255, 0]);
+  assert.deepEqual(values(tensor(new Int8Array([-128, 5]), [2], { dtype: 'int64' })), [-128, 5]);
+  const f = new Float32Array([0.1, -3.3e38]);
+  assert.deepEqual(values(tensor(f, [2], { dtype: 'float64' })), [f[0], f[1]]);
   // the tensor holds a copy: changing the source later has no effect
   const src = new Float32Array([1, 2]);
   const copy = tensor(src);
