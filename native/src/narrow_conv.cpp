@@ -12,16 +12,11 @@
 #include <vector>
 #include "cpu_features.h"
 #include "errors.h"
+#include "reflect_index.h"
 #include "simd_lanes.h"
 #include "tensor_wrap.h"
 
 namespace {
-
-inline int64_t reflect(int64_t i, int64_t n) {
-  if (i < 0) return -i;
-  if (i >= n) return 2 * (n - 1) - i;
-  return i;
-}
 
 struct Shape {
   int64_t N, C, H, W, K;

@@ -16,6 +16,7 @@
 #include <vector>
 #include "cpu_features.h"
 #include "errors.h"
+#include "reflect_index.h"
 #include "simd_lanes.h"
 #include "tensor_wrap.h"
 
@@ -23,12 +24,6 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-int64_t reflect(int64_t i, int64_t n) {
-  if (i < 0) return -i;
-  if (i >= n) return 2 * (n - 1) - i;
-  return i;
-}
 
 // For each tap offset k in [0, K) and position i in [0, n): the reflected source index.
 std::vector<int64_t> reflectedIndices(int64_t n, int64_t K) {
